@@ -1,0 +1,138 @@
+"""Execute the book's chapter notebooks with papermill, one at a time.
+
+For each chapter ``book/NN_name.md``: refresh the paired ``.ipynb`` inputs from the ``.md``
+(jupytext, the ``.md`` wins), execute it into a temporary file, strip the volatile
+metadata (timestamps, durations), and only on success move it into place. A failing
+cell stops the run with the notebook and cell named.
+
+    python scripts/run_notebooks.py                       # every chapter, in place
+    python scripts/run_notebooks.py book/04_bitcoin.md    # one chapter
+    python scripts/run_notebooks.py --params book/params/04_bitcoin_source.yaml \
+        --output-dir _repro book/04_bitcoin.md            # a reproduction, outputs elsewhere
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import papermill
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+VOLATILE_NOTEBOOK_KEYS = ("papermill",)
+VOLATILE_CELL_KEYS = ("papermill", "execution")
+
+
+def chapters() -> list[Path]:
+    """The chapter sources, in order: ``book/NN_*.md``."""
+    return sorted(BOOK.glob("[0-9][0-9]_*.md"))
+
+
+def strip_volatile(path: Path) -> None:
+    """Drop papermill's timestamps and durations so re-running changes nothing in git."""
+    nb = nbformat.read(path, as_version=4)
+    for key in VOLATILE_NOTEBOOK_KEYS:
+        nb["metadata"].pop(key, None)
+    for cell in nb["cells"]:
+        for key in VOLATILE_CELL_KEYS:
+            cell.get("metadata", {}).pop(key, None)
+    nbformat.write(nb, path)
+
+
+def sync_inputs(md: Path) -> Path:
+    """Update the .ipynb's inputs from the .md, keeping its outputs; return the .ipynb."""
+    subprocess.run(
+        [sys.executable, "-m", "jupytext", "--to", "ipynb", "--update", "-q", str(md)],
+        check=True,
+    )
+    return md.with_suffix(".ipynb")
+
+
+def execute(md: Path, parameters: dict, output_dir: Path | None) -> float:
+    """Execute one chapter; return its wall time in seconds. Raises on a failing cell."""
+    nb = sync_inputs(md)
+    target = (output_dir / nb.name) if output_dir else nb
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / nb.name
+        start = time.perf_counter()
+        papermill.execute_notebook(
+            str(nb),
+            str(out),
+            parameters=parameters,
+            cwd=str(md.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+        )
+        elapsed = time.perf_counter() - start
+        strip_volatile(out)
+        if output_dir is None:
+            # Re-normalise through jupytext so the committed file is exactly what --update writes.
+            shutil.move(out, target)
+            sync_inputs(md)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(out, target)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("chapters", nargs="*", type=Path, help="chapter .md files (default: all)")
+    parser.add_argument("--params", type=Path, help="YAML file of parameters to inject")
+    parser.add_argument(
+        "-p",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="one parameter (value parsed as YAML); repeatable",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, help="write executed notebooks here instead of in place"
+    )
+    args = parser.parse_args(argv)
+
+    parameters = yaml.safe_load(args.params.read_text()) if args.params else {}
+    parameters = dict(parameters or {})
+    parameters.update({name: yaml.safe_load(value) for name, value in args.p})
+    if parameters and args.output_dir is None:
+        parser.error(
+            "parameters change the outputs: give --output-dir so the book's "
+            "committed notebooks keep their defaults"
+        )
+
+    todo = [p.resolve() for p in args.chapters] or chapters()
+    for md in todo:
+        if not md.is_file() or md.suffix != ".md":
+            parser.error(f"not a chapter .md file: {md}")
+    total = 0.0
+    for i, md in enumerate(todo, 1):
+        print(f"[{i}/{len(todo)}] executing {md.relative_to(ROOT)} ...", flush=True)
+        try:
+            elapsed = execute(md, parameters, args.output_dir)
+        except papermill.PapermillExecutionError as err:
+            print(
+                f"\nFAILED: {md.relative_to(ROOT)}, cell {err.exec_count} "
+                f"(code cell #{err.cell_index}): {err.ename}: {err.evalue}\n"
+                f"{''.join(err.traceback[-3:]) if err.traceback else ''}\n"
+                "The committed notebook was left unchanged.",
+                file=sys.stderr,
+            )
+            return 1
+        total += elapsed
+        print(f"      done in {elapsed:.1f} s", flush=True)
+    print(f"executed {len(todo)} notebook(s) in {total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Helpers for the executable book on recurrent networks for time series.
+
+One module per concern; importing the package does not import TensorFlow, so a
+chapter can set the TensorFlow environment first (see :mod:`tutorials_lib.repro`).
+"""
+
+__version__ = "0.1.0"
