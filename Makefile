@@ -14,7 +14,6 @@ export RNN_BOOK_DATA_DIR ?= $(abspath ../shared/data)
 # The TensorFlow settings the committed outputs were made with (also set inside each notebook).
 export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # This checkout's tutorials_lib comes first, also for notebook kernels and in git worktrees.
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
@@ -33,7 +32,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 notebooks: $(STAMP)
-	$(BIN)/python scripts/run_notebooks.py
+	$(BIN)/python scripts/run_notebooks.py $(CHAPTERS)
 
 html: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -47,7 +46,7 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg \
-		--nbval-cell-timeout 900
+		--nbval-cell-timeout 900 $(ARGS)
 
 clean:
 	rm -rf _build

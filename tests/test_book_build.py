@@ -40,6 +40,6 @@ def test_book_builds_with_every_chapter(built_book: Path):
 @pytest.mark.slow
 def test_glossary_and_bibliography_render(built_book: Path):
     glossary = (built_book / "book" / "glossary.html").read_text()
-    assert 'id="term-walk-forward"' in glossary
+    assert 'id="term-Walk-forward"' in glossary
     refs = (built_book / "book" / "references.html").read_text()
     assert "Hochreiter" in refs
