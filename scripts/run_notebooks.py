@@ -37,13 +37,16 @@ def chapters() -> list[Path]:
 
 
 def strip_volatile(path: Path) -> None:
-    """Drop papermill's timestamps and durations so re-running changes nothing in git."""
+    """Drop papermill's timestamps, durations and empty tag lists: re-running changes nothing in git."""
     nb = nbformat.read(path, as_version=4)
     for key in VOLATILE_NOTEBOOK_KEYS:
         nb["metadata"].pop(key, None)
     for cell in nb["cells"]:
         for key in VOLATILE_CELL_KEYS:
             cell.get("metadata", {}).pop(key, None)
+        # papermill adds `tags: []` everywhere; left in, it would mask tag edits made in the .md
+        if cell.get("metadata", {}).get("tags") == []:
+            del cell["metadata"]["tags"]
     nbformat.write(nb, path)
 
 

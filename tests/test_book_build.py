@@ -35,6 +35,10 @@ def test_book_builds_with_every_chapter(built_book: Path):
         html = page.read_text()
         assert "<img" in html, f"{page.name} has no figure"
         assert "os.environ" not in html, f"{page.name} shows the hidden environment cell"
+        # readers download and launch the executed notebook, not the MyST source
+        assert f"_sources/book/{md.stem}.ipynb" in html
+        assert f"blob/main/book/{md.stem}.ipynb" in html  # Colab launch button
+        assert f"_sources/book/{md.stem}.md" not in html
 
 
 @pytest.mark.slow
@@ -43,3 +47,12 @@ def test_glossary_and_bibliography_render(built_book: Path):
     assert 'id="term-Walk-forward"' in glossary
     refs = (built_book / "book" / "references.html").read_text()
     assert "Hochreiter" in refs
+
+
+@pytest.mark.slow
+def test_chapter_one_renders_math_citations_and_glossary_links(built_book: Path):
+    html = (built_book / "book" / "01_rnn_theory.html").read_text()
+    assert 'id="equation-eq-bptt-product"' in html  # numbered, referenceable equation
+    assert 'href="glossary.html#term-Hidden-state"' in html
+    assert "Elman, 1990" in html  # author-year citation resolved from references.bib
+    assert "pasted-text" in html  # glued values from executed cells appear in the prose
