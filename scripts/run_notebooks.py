@@ -36,8 +36,25 @@ def chapters() -> list[Path]:
     return sorted(BOOK.glob("[0-9][0-9]_*.md"))
 
 
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stdout (or stderr) chunks, whose split depends on timing."""
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (
+            out.get("output_type") == "stream"
+            and prev is not None
+            and prev.get("output_type") == "stream"
+            and prev.get("name") == out.get("name")
+        ):
+            prev["text"] = "".join(prev["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
+
+
 def strip_volatile(path: Path) -> None:
-    """Drop papermill's timestamps, durations and empty tag lists: re-running changes nothing in git."""
+    """Drop papermill's timestamps, empty tag lists, split streams: re-runs leave git clean."""
     nb = nbformat.read(path, as_version=4)
     for key in VOLATILE_NOTEBOOK_KEYS:
         nb["metadata"].pop(key, None)
@@ -47,6 +64,8 @@ def strip_volatile(path: Path) -> None:
         # papermill adds `tags: []` everywhere; left in, it would mask tag edits made in the .md
         if cell.get("metadata", {}).get("tags") == []:
             del cell["metadata"]["tags"]
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = coalesce_streams(cell["outputs"])
     nbformat.write(nb, path)
 
 
