@@ -87,6 +87,19 @@ def test_yahoo_layout_with_mixed_line_endings(tmp_path):
     assert frame.attrs["layout"] == "yahoo" and len(frame) == 2
 
 
+def test_later_cryptodatadownload_layout_with_unix_column(tmp_path):
+    text = (
+        "Created on 2020-04-12,https://www.CryptoDataDownload.com\n"
+        "Unix Timestamp,Date,Symbol,Open,High,Low,Close,Volume BTC,Volume USD\n"
+        "1586563200,2020-04-11 00:00:00,BTCUSD,6865.0,6950.0,6770.0,6887.0,5100.0,35000000.0\n"
+        "1586476800,2020-04-10 00:00:00,BTCUSD,7300.0,7310.0,6750.0,6865.0,9800.0,68000000.0\n"
+    )
+    frame = read_prices(write(tmp_path, text))
+    assert frame.index[0] == pd.Timestamp("2020-04-10") and frame["close"].iloc[-1] == 6887.0
+    assert frame.attrs["ignored_columns"] == ["Unix Timestamp"]
+    assert frame.attrs["layout"] == "cryptodatadownload"
+
+
 def test_provenance_attrs(tmp_path):
     path = write(tmp_path, KAGGLE)
     frame = read_prices(path)
@@ -138,6 +151,10 @@ def test_bad_files_raise_naming_file_and_row(tmp_path, text, message):
 def test_unparseable_first_date_and_absent_file(tmp_path):
     with pytest.raises(ValueError, match=r"line 2: unparseable date '01\.01\.2020'"):
         read_prices(write(tmp_path, "Date,Open,High,Low,Close\n01.01.2020,1,2,0.5,1.5\n"))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("Date,Open,High,Low,Close\n2020-01-01,1,2,0.5,1.5 \u00e9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin\.csv: not UTF-8 text"):
+        read_prices(latin)
     with pytest.raises(ValueError, match="no such file"):
         read_prices(tmp_path / "nope.csv")
     with pytest.raises(ValueError, match="missing must be"):

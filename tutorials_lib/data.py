@@ -163,7 +163,8 @@ def read_prices(
     Returns a frame with an ascending DatetimeIndex ``date`` and float columns ``open high low
     close`` (plus ``adj_close``, ``volume``, ``volume_quote`` when the file has them).
     ``attrs`` holds ``path``, ``file``, ``sha256``, ``layout``, ``symbol``, ``newest_first``,
-    ``missing`` (rows with empty fields) and ``source``. Raises ValueError naming the file
+    ``missing`` (rows with empty fields), ``ignored_columns`` (header names of columns not
+    kept, e.g. a Unix timestamp) and ``source``. Raises ValueError naming the file
     and line for: an empty file, missing required columns, unparseable or duplicate dates,
     non-numeric values, negative values, non-positive prices. ``missing`` is the policy for
     empty price fields (see the module docstring).
@@ -183,12 +184,12 @@ def read_prices(
     if not numbered:
         raise ValueError(f"{path}: the file is empty")
 
-    def starts_with_date(text: str) -> bool:
-        return _header_name(text.split(",")[0]).startswith("date")
+    def names_a_date_column(text: str) -> bool:
+        return any(_header_name(field) == "date" for field in next(csv.reader([text])))
 
     header_at = 0
-    if not starts_with_date(numbered[0][1]) and len(numbered) > 1:
-        if starts_with_date(numbered[1][1]):
+    if not names_a_date_column(numbered[0][1]) and len(numbered) > 1:
+        if names_a_date_column(numbered[1][1]):
             # A banner such as "Created on ...,https://www.CryptoDataDownload.com".
             header_at = 1
     header_line, header_text = numbered[header_at]
@@ -299,6 +300,7 @@ def read_prices(
             "file": path.name,
             "sha256": hashlib.sha256(raw).hexdigest(),
             "layout": _layout(columns),
+            "ignored_columns": [h for h, c in zip(raw_header, columns, strict=True) if c is None],
             "symbol": symbol,
             "newest_first": newest_first,
             "missing": missing_list,
