@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 #: chapter notebook -> files in the data directory its committed outputs depend on
-NOTEBOOK_DATA_FILES: dict[str, list[str]] = {}
+NOTEBOOK_DATA_FILES: dict[str, list[str]] = {"04_bitcoin.ipynb": ["btc.csv"]}
 
 DATA_ENV = "RNN_BOOK_DATA_DIR"
 
