@@ -36,6 +36,14 @@ def test_stateless_architecture_and_seeded_weights():
     assert not np.allclose(model.get_weights()[0], other.get_weights()[0])
 
 
+def test_unrolled_lstm_computes_the_same_function():
+    x = np.random.default_rng(3).standard_normal((4, 6, 2)).astype("float32")
+    rolled = build_stateless_lstm(6, 2, hidden=8, dropout=0.0, seed=5)
+    unrolled = build_stateless_lstm(6, 2, hidden=8, dropout=0.0, seed=5, unroll=True)
+    assert unrolled.layers[0].unroll and not rolled.layers[0].unroll
+    np.testing.assert_allclose(np.asarray(unrolled(x)), np.asarray(rolled(x)), rtol=1e-5, atol=1e-6)
+
+
 def test_stateful_stack_keeps_and_resets_state():
     model = build_stateful_stacked_lstm(
         batch_size=1, lookback=5, n_features=2, hidden=4, dropout=0.0, seed=0

@@ -75,3 +75,36 @@ def test_random_walk_bad_arguments():
         random_walk(0)
     with pytest.raises(ValueError, match="p0 must be a finite"):
         random_walk(3, p0=float("nan"))
+
+
+def test_regression_intercepts_match_polyfit():
+    from tutorials_lib.synthetic import regression_intercepts
+
+    w = np.random.default_rng(2).standard_normal((6, 15, 2)).cumsum(axis=1)
+    expected = [win[-1, 0] - np.polyfit(win[:, 1], win[:, 0], 1)[0] * win[-1, 1] for win in w]
+    np.testing.assert_allclose(regression_intercepts(w), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_regression_intercept_of_an_exact_line():
+    from tutorials_lib.synthetic import regression_intercepts
+
+    y = np.linspace(0.0, 3.0, 10)
+    w = np.stack([1.5 + 2.0 * y, y], axis=-1)[None]  # x = 1.5 + 2 y exactly
+    np.testing.assert_allclose(regression_intercepts(w), [1.5])
+
+
+@pytest.mark.parametrize(
+    "windows,message",
+    [
+        (np.zeros((3, 5)), "windows must have 3 dimensions"),
+        (np.zeros((3, 5, 3)), r"windows must have shape \(n, lookback, 2\)"),
+        (np.zeros((3, 1, 2)), "lookback of at least 2"),
+        (np.stack([np.arange(5.0), np.ones(5)], -1)[None], r"windows\[0\]: the second column"),
+        (np.full((1, 4, 2), np.nan), "windows contains NaN"),
+    ],
+)
+def test_regression_intercepts_bad_input(windows, message):
+    from tutorials_lib.synthetic import regression_intercepts
+
+    with pytest.raises(ValueError, match=message):
+        regression_intercepts(windows)

@@ -84,11 +84,14 @@ def build_stateless_lstm(
     hidden: int = 32,
     dropout: float = 0.3,
     seed: int | None = None,
+    unroll: bool = False,
 ) -> keras.Model:
     """LSTM(hidden) -> Dropout(dropout) -> Dense(1): one value from a (lookback, n_features) window.
 
-    Not compiled: the walk-forward engine brings its own optimizer; call ``compile`` to use
-    ``fit``. ``hidden`` is the number of units of the single recurrent layer.
+    Not compiled: the walk-forward engine brings its own optimizer; call ``compile`` (or
+    :func:`compile_for_fit`) to use ``fit``. ``hidden`` is the number of units of the single
+    recurrent layer. ``unroll`` writes the time loop out as ``lookback`` copies of the cell:
+    the same function, often faster on a CPU for short windows, slower to compile.
     """
     lookback = check_int("lookback", lookback, minimum=1)
     n_features = check_int("n_features", n_features, minimum=1)
@@ -103,6 +106,7 @@ def build_stateless_lstm(
                 kernel_initializer=keras.initializers.GlorotUniform(seed=s[0]),
                 recurrent_initializer=keras.initializers.Orthogonal(seed=s[1]),
                 seed=s[0],
+                unroll=bool(unroll),
             ),
             keras.layers.Dropout(dropout, seed=s[2]),
             keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=s[3])),

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from tutorials_lib._checks import check_int
+from tutorials_lib._checks import as_float_array, check_int
 
 
 def _check_float(name: str, value, low: float | None = None, high: float | None = None) -> float:
@@ -60,3 +60,27 @@ def random_walk(n: int, p0: float = 0.0, seed: int | None = None) -> np.ndarray:
         seed = check_int("seed", seed, minimum=0)
     steps = np.random.default_rng(seed).standard_normal(n)
     return p0 + np.concatenate([[0.0], np.cumsum(steps)])
+
+
+def regression_intercepts(windows) -> np.ndarray:
+    """For each (lookback, 2) window of a pair, the intercept that puts its last point on the line.
+
+    Within window ``k`` the first column ``x`` is regressed on the second ``y`` by least
+    squares, ``x ~ a + beta * y``; the value returned is ``x[-1] - beta * y[-1]``, the
+    intercept that the slope ``beta`` implies at the window's latest observation (the
+    spread of the pair at that point). ``windows`` is (n, lookback, 2), lookback >= 2.
+    """
+    w = as_float_array("windows", windows, ndim=3)
+    if w.shape[2] != 2:
+        raise ValueError(f"windows must have shape (n, lookback, 2), got {w.shape}")
+    if w.shape[1] < 2:
+        raise ValueError(f"windows need a lookback of at least 2 points, got {w.shape[1]}")
+    x, y = w[:, :, 0], w[:, :, 1]
+    yc = y - y.mean(axis=1, keepdims=True)
+    xc = x - x.mean(axis=1, keepdims=True)
+    var = np.sum(yc * yc, axis=1)
+    if np.any(var == 0):
+        k = int(np.argmax(var == 0))
+        raise ValueError(f"windows[{k}]: the second column is constant, the slope is undefined")
+    beta = np.sum(yc * xc, axis=1) / var
+    return x[:, -1] - beta * y[:, -1]

@@ -188,7 +188,7 @@ class WalkForward:
             ):
                 raise ValueError("init_from must have the same architecture as the model")
             for a, b in zip(dst, src, strict=True):
-                a.assign(b)
+                a.assign(b.value)
         if self.stateful:
             reset_states(self.model)
 
