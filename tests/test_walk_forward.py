@@ -32,8 +32,9 @@ def data():
 def test_equals_the_fit_predict_evaluate_loop(data, batch_size, jit_compile):
     """With shuffling off and dropout 0, the compiled trainer repeats Keras' fit loop.
 
-    Dropout is 0 here because the two paths cannot draw the same dropout masks: Keras'
-    fit consumes the layer's seed generator in its own order. With no randomness left,
+    Dropout is 0 here because nothing makes the two paths draw the same dropout masks:
+    each consumes the layers' seed generators inside its own compiled function, and Keras'
+    fit may split or order the random draws differently. With no randomness left,
     both run the same updates (same initial weights, batches, Adam steps), so predictions,
     test losses and per-batch training losses agree to float32 rounding. Batch 3 includes
     short last batches (e.g. 4 samples = 3 + 1), which Keras averages over their length.
