@@ -117,9 +117,9 @@ def main() -> None:
         "trainer with fresh weights, the cost of every additional seed or setting.",
         "The fit loop has no warm state to reuse: each run pays its per-call overhead again.",
         "Steps < 1e-5: how many leading predictions agree with the fit loop's within 1e-5.",
-        "XLA, and TensorFlow's optimiser on the unrolled graph, fuse and reorder float32",
-        "operations; their last-bit differences are then amplified by thousands of batch-1",
-        "Adam updates until later predictions differ visibly.",
+        "Where a compiled graph does not perform exactly the same float32 operations in the",
+        "same order (XLA fuses and reorders them), last-bit differences are amplified by",
+        "thousands of batch-1 Adam updates until later predictions differ visibly.",
     ]
     text = "\n".join(lines)
     print(text)
