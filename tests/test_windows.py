@@ -79,3 +79,38 @@ def test_chronological_split():
         chronological_split(10, 1.0)
     with pytest.raises(ValueError, match="n must be >= 2"):
         chronological_split(1, 0.5)
+
+
+def test_lookback_equal_to_length_minus_horizon_gives_one_window_2d():
+    values = np.arange(16.0).reshape(8, 2)
+    X, y = sliding_windows(values, lookback=5, horizon=3)
+    assert X.shape == (1, 5, 2) and y.shape == (1, 2)
+    np.testing.assert_array_equal(X[0], values[:5])
+    np.testing.assert_array_equal(y[0], values[7])
+
+
+def test_lookback_longer_than_series_is_a_clear_error():
+    with pytest.raises(
+        ValueError, match=r"lookback \(9\) \+ horizon \(1\) must not exceed the series length \(8\)"
+    ):
+        sliding_windows(np.zeros((8, 2)), lookback=9)
+
+
+def test_2d_windows_are_views_of_the_series():
+    values = np.arange(20.0).reshape(10, 2)
+    X, _ = sliding_windows(values, lookback=3)
+    assert np.shares_memory(X, values) and not X.flags.writeable
+    assert X.shape == (7, 3, 2) and X.strides[0] == values.strides[0]
+
+
+def test_matches_keras_timeseries_dataset():
+    keras = pytest.importorskip("keras")
+    values = np.random.default_rng(0).standard_normal((30, 2)).astype(np.float32)
+    X, y = sliding_windows(values, lookback=6)
+    ds = keras.utils.timeseries_dataset_from_array(
+        values, values[6:], sequence_length=6, batch_size=100, shuffle=False
+    )
+    (X_k, y_k) = next(iter(ds))
+    # Keras also emits a last window with no target after it; ours stops at the last target.
+    np.testing.assert_array_equal(np.asarray(X_k)[: len(X)], X)
+    np.testing.assert_array_equal(np.asarray(y_k), y)

@@ -1,0 +1,168 @@
+"""Keras 3 model builders and callbacks used by the chapters.
+
+Builders take an explicit ``seed``: every initializer and dropout layer gets its own seed
+derived from it, so the same seed gives the same initial weights and dropout masks without
+touching the global random state.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from tutorials_lib._checks import check_int
+
+
+def _check_dropout(dropout) -> float:
+    if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+    return float(dropout)
+
+
+def _seeds(seed: int | None, count: int) -> list[int | None]:
+    if seed is None:
+        return [None] * count
+    seed = check_int("seed", seed, minimum=0)
+    return [seed * 1000 + k for k in range(count)]
+
+
+class BatchMSE(keras.metrics.Metric):
+    """Mean squared error of the latest batch only (not averaged over the epoch).
+
+    In Keras 3 the ``loss`` that callbacks see after each batch is the running mean over
+    the epoch so far; this metric reports the batch's own loss instead, for
+    :class:`LossHistory`. Without sample weights it equals the batch's MSE loss.
+    """
+
+    def __init__(self, name: str = "batch_mse", **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+        self.value = self.add_variable(shape=(), initializer="zeros", name="value")
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if sample_weight is not None:
+            raise ValueError("BatchMSE does not support sample weights")
+        y_true = keras.ops.reshape(keras.ops.cast(y_true, y_pred.dtype), keras.ops.shape(y_pred))
+        self.value.assign(keras.ops.mean(keras.ops.square(y_pred - y_true)))
+
+    def result(self):
+        return self.value
+
+
+class LossHistory(keras.callbacks.Callback):
+    """Records the training loss of every batch, across every ``fit`` call it is given to.
+
+    Keras' own History keeps one value per epoch; the walk-forward loop calls ``fit`` once
+    per step, so a list that only grows shows the whole run batch by batch. The model must
+    be compiled with the :class:`BatchMSE` metric (see :func:`compile_for_fit`): the
+    ``loss`` entry of Keras 3's batch logs is a running mean over the epoch, not the batch.
+    """
+
+    def __init__(self, key: str = "batch_mse") -> None:
+        super().__init__()
+        self.key = key
+        self.losses: list[float] = []
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        if logs is None or self.key not in logs:
+            raise ValueError(
+                f"LossHistory needs {self.key!r} in the batch logs: compile the model with "
+                "metrics=[BatchMSE()] (compile_for_fit does)"
+            )
+        self.losses.append(float(logs[self.key]))
+
+
+def compile_for_fit(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+    """Compile ``model`` with Adam(``learning_rate``), MSE loss and :class:`BatchMSE`."""
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=[BatchMSE()])
+    return model
+
+
+def build_stateless_lstm(
+    lookback: int,
+    n_features: int,
+    hidden: int = 32,
+    dropout: float = 0.3,
+    seed: int | None = None,
+    unroll: bool = False,
+) -> keras.Model:
+    """LSTM(hidden) -> Dropout(dropout) -> Dense(1): one value from a (lookback, n_features) window.
+
+    Not compiled: the walk-forward engine brings its own optimizer; call ``compile`` (or
+    :func:`compile_for_fit`) to use ``fit``. ``hidden`` is the number of units of the single
+    recurrent layer. ``unroll`` writes the time loop out as ``lookback`` copies of the cell:
+    the same function, often faster on a CPU for short windows, slower to compile.
+    """
+    lookback = check_int("lookback", lookback, minimum=1)
+    n_features = check_int("n_features", n_features, minimum=1)
+    hidden = check_int("hidden", hidden, minimum=1)
+    dropout = _check_dropout(dropout)
+    s = _seeds(seed, 4)
+    return keras.Sequential(
+        [
+            keras.Input(shape=(lookback, n_features)),
+            keras.layers.LSTM(
+                hidden,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=s[0]),
+                recurrent_initializer=keras.initializers.Orthogonal(seed=s[1]),
+                seed=s[0],
+                unroll=bool(unroll),
+            ),
+            keras.layers.Dropout(dropout, seed=s[2]),
+            keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=s[3])),
+        ],
+        name="stateless_lstm",
+    )
+
+
+def build_stateful_stacked_lstm(
+    batch_size: int,
+    lookback: int,
+    n_features: int,
+    hidden: int = 32,
+    dropout: float = 0.3,
+    layers: int = 4,
+    seed: int | None = None,
+) -> keras.Model:
+    """``layers`` stateful LSTM(hidden) layers, each followed by Dropout, then Dense(1).
+
+    Stateful layers carry their final states over to the next batch, so the batch size is
+    part of the model (``keras.Input(batch_shape=...)``); reset them with
+    :func:`reset_states` between epochs. Every recurrent layer but the last returns its
+    whole sequence so the next one sees every time step.
+    """
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    lookback = check_int("lookback", lookback, minimum=1)
+    n_features = check_int("n_features", n_features, minimum=1)
+    hidden = check_int("hidden", hidden, minimum=1)
+    layers = check_int("layers", layers, minimum=1)
+    dropout = _check_dropout(dropout)
+    s = _seeds(seed, 3 * layers + 1)
+    stack: list = [keras.Input(batch_shape=(batch_size, lookback, n_features))]
+    for k in range(layers):
+        stack.append(
+            keras.layers.LSTM(
+                hidden,
+                stateful=True,
+                return_sequences=k < layers - 1,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=s[3 * k]),
+                recurrent_initializer=keras.initializers.Orthogonal(seed=s[3 * k + 1]),
+                seed=s[3 * k],
+            )
+        )
+        stack.append(keras.layers.Dropout(dropout, seed=s[3 * k + 2]))
+    stack.append(
+        keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=s[-1]))
+    )
+    return keras.Sequential(stack, name="stateful_stacked_lstm")
+
+
+def stateful_layers(model: keras.Model) -> list:
+    """The layers of ``model`` that keep state between calls (``stateful=True``)."""
+    return [layer for layer in model.layers if getattr(layer, "stateful", False)]
+
+
+def reset_states(model: keras.Model) -> None:
+    """Zero the carried states of every stateful layer (Keras 3: ``layer.reset_state()``)."""
+    for layer in stateful_layers(model):
+        layer.reset_state()

@@ -1,0 +1,314 @@
+"""Walk-forward evaluation: refit on everything seen so far, predict the next sample, repeat.
+
+At step ``i`` the model is trained (warm, continuing from the previous step) for ``epochs``
+passes over samples ``0 .. i-1`` and then predicts sample ``i``, which it has never seen.
+
+:func:`fit_walk_forward` is the plain Keras loop (``fit`` / ``predict`` / ``evaluate`` at
+every step). Each of those calls costs tens of milliseconds of set-up on tiny inputs, which
+dominates a walk-forward over a short series. :class:`WalkForward` does the same work with
+one compiled TensorFlow function per step (all epochs and batches inside it), on a model
+built once, so a run costs little more than its arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tutorials_lib._checks import as_float_array, check_int
+from tutorials_lib.models import LossHistory, compile_for_fit, reset_states, stateful_layers
+
+
+@dataclass(frozen=True)
+class WalkForwardResult:
+    """What a walk-forward run produced, one entry per step (``train_losses``: per batch)."""
+
+    steps: np.ndarray  #: index of the sample predicted at each step
+    predictions: np.ndarray
+    actuals: np.ndarray
+    test_losses: np.ndarray  #: squared error of each one-step prediction
+    train_losses: np.ndarray  #: training loss of every batch, in order, over all steps
+
+    def tail_loss(self, fraction: float = 0.25) -> float:
+        """Mean test loss over the last ``fraction`` of the steps (the source's score)."""
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        start = int(len(self.test_losses) * (1 - fraction))
+        return float(np.mean(self.test_losses[start:]))
+
+    def tail(self, fraction: float = 0.25) -> slice:
+        """The slice of steps that :meth:`tail_loss` averages over."""
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        return slice(int(len(self.test_losses) * (1 - fraction)), None)
+
+
+def _check_data(X, y, first_step: int) -> tuple[np.ndarray, np.ndarray, int]:
+    X = as_float_array("X", X, ndim=3).astype(np.float32)
+    y = as_float_array("y", y, ndim=(1, 2)).astype(np.float32)
+    if y.ndim == 2:
+        if y.shape[1] != 1:
+            raise ValueError(f"y must be (n,) or (n, 1), got shape {y.shape}")
+        y = y[:, 0]
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    first_step = check_int("first_step", first_step, minimum=1)
+    if first_step >= len(X):
+        raise ValueError(
+            f"first_step ({first_step}) must be smaller than the number of samples ({len(X)})"
+        )
+    return X, y, first_step
+
+
+def _batch_size_of(model: keras.Model) -> int | None:
+    shape = model.inputs[0].shape if model.inputs else None
+    return None if shape is None else shape[0]
+
+
+def batch_plan(
+    n: int, capacity: int, batch_size: int, shuffle: bool, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Sample indices and weights for one epoch over samples ``0..n-1``, in batches.
+
+    Returns ``(index, weight, n_batches)`` with ``index`` and ``weight`` of the fixed shape
+    (ceil(capacity / batch_size), batch_size), so one compiled function serves every step
+    of a walk-forward; only the first ``n_batches = ceil(n / batch_size)`` rows are used.
+    The order is a fresh permutation when ``shuffle`` (else ``0..n-1``). A short last batch
+    is padded with weight-0 entries, so its weighted mean loss equals Keras' mean over it.
+    """
+    if not 1 <= n <= capacity:
+        raise ValueError(f"n must be between 1 and capacity ({capacity}), got {n}")
+    rows = -(-capacity // batch_size)
+    index = np.zeros(rows * batch_size, dtype=np.int32)
+    weight = np.zeros(rows * batch_size, dtype=np.float32)
+    index[:n] = rng.permutation(n) if shuffle else np.arange(n)
+    weight[:n] = 1.0
+    shape = (rows, batch_size)
+    return index.reshape(shape), weight.reshape(shape), -(-n // batch_size)
+
+
+class WalkForward:
+    """A compiled walk-forward trainer bound to one model, reusable across runs.
+
+    ``batch_size`` is fixed for the trainer. With ``reset_states_each_epoch`` (the default
+    for a model with stateful layers) the carried states are zeroed at the start of every
+    epoch and before every prediction. The optimizer is Adam(``learning_rate``); its state
+    persists across the steps of a run, like a model compiled once and fitted repeatedly,
+    and is reset at the start of each run. ``jit_compile`` turns on XLA.
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        *,
+        batch_size: int,
+        learning_rate: float = 1e-3,
+        reset_states_each_epoch: bool | None = None,
+        jit_compile: bool = False,
+    ) -> None:
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        fixed = _batch_size_of(model)
+        if fixed is not None and fixed != self.batch_size:
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must equal the model's fixed batch size ({fixed})"
+            )
+        if not learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+        self.model = model
+        self.stateful = bool(stateful_layers(model))
+        self.reset_states_each_epoch = (
+            self.stateful if reset_states_each_epoch is None else bool(reset_states_each_epoch)
+        )
+        self.optimizer = keras.optimizers.Adam(learning_rate)
+        self.optimizer.build(model.trainable_variables)
+        self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
+        shape = model.inputs[0].shape
+        x_spec = tf.TensorSpec((None, *shape[1:]), tf.float32)
+        self._train_epoch = tf.function(
+            self._epoch_graph,
+            input_signature=[
+                x_spec,
+                tf.TensorSpec((None,), tf.float32),
+                tf.TensorSpec((None, self.batch_size), tf.int32),
+                tf.TensorSpec((None, self.batch_size), tf.float32),
+                tf.TensorSpec((), tf.int32),
+            ],
+            jit_compile=jit_compile,
+        )
+        self._predict = tf.function(
+            self._predict_graph,
+            input_signature=[tf.TensorSpec((self.batch_size, *shape[1:]), tf.float32)],
+            jit_compile=jit_compile,
+        )
+
+    def _reset_graph(self) -> None:
+        for layer in stateful_layers(self.model):
+            for state in layer.states:
+                state.assign(tf.zeros_like(state))
+
+    def _epoch_graph(self, x, y, index, weight, n_batches):
+        model, optimizer = self.model, self.optimizer
+        variables = model.trainable_variables
+        if self.reset_states_each_epoch:
+            self._reset_graph()
+        losses = tf.zeros((tf.shape(index)[0],))
+        b = tf.constant(0)
+        while b < n_batches:  # no maximum_iterations: XLA then compiles once for all steps
+            xb = tf.gather(x, index[b])
+            yb = tf.gather(y, index[b])
+            with tf.GradientTape() as tape:
+                pred = model(xb, training=True)[:, 0]
+                loss = tf.reduce_sum(weight[b] * tf.square(pred - yb)) / tf.reduce_sum(weight[b])
+            grads = tape.gradient(loss, variables)
+            optimizer.apply_gradients(zip(grads, variables, strict=True))
+            losses = tf.tensor_scatter_nd_update(losses, [[b]], [loss])
+            b += 1
+        return losses
+
+    def _predict_graph(self, x):
+        if self.reset_states_each_epoch:
+            self._reset_graph()
+        return self.model(x, training=False)[0, 0]
+
+    def restart(self, init_from: keras.Model | None = None) -> None:
+        """Reset the optimizer; with ``init_from``, copy its variables (weights, dropout seeds).
+
+        ``init_from`` is a freshly built model of the same architecture, typically from the
+        same builder with another seed: a cold start without retracing anything.
+        """
+        for var, value in zip(self.optimizer.variables, self._optimizer_start, strict=True):
+            var.assign(value)
+        if init_from is not None:
+            src, dst = init_from.variables, self.model.variables
+            if len(src) != len(dst) or any(
+                tuple(a.shape) != tuple(b.shape) for a, b in zip(src, dst, strict=True)
+            ):
+                raise ValueError("init_from must have the same architecture as the model")
+            for a, b in zip(dst, src, strict=True):
+                a.assign(b.value)
+        if self.stateful:
+            reset_states(self.model)
+
+    def run(
+        self,
+        X,
+        y,
+        *,
+        epochs: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        first_step: int = 1,
+        init_from: keras.Model | None = None,
+    ) -> WalkForwardResult:
+        """Walk forward from ``first_step`` to the last sample of ``X``/``y``.
+
+        ``X`` is (n, lookback, features), ``y`` (n,). ``seed`` drives the shuffling (a NumPy
+        generator); weights and dropout come from the model (or ``init_from``).
+        """
+        X, y, first_step = _check_data(X, y, first_step)
+        epochs = check_int("epochs", epochs, minimum=1)
+        seed = check_int("seed", seed, minimum=0)
+        shape = tuple(self.model.inputs[0].shape[1:])
+        if X.shape[1:] != shape:
+            raise ValueError(f"X windows must have shape {shape}, got {X.shape[1:]}")
+        self.restart(init_from)
+        rng = np.random.default_rng(seed)
+        x_all = tf.constant(X)
+        y_all = tf.constant(y)
+        preds, train_losses = [], []
+        for i in range(first_step, len(X)):
+            for _ in range(epochs):
+                index, weight, n_batches = batch_plan(i, len(X), self.batch_size, shuffle, rng)
+                losses = self._train_epoch(x_all, y_all, index, weight, np.int32(n_batches))
+                train_losses.append(losses.numpy()[:n_batches])
+            x_test = np.repeat(X[i : i + 1], self.batch_size, axis=0)
+            preds.append(float(self._predict(x_test)))
+        steps = np.arange(first_step, len(X))
+        predictions = np.array(preds)
+        actuals = y[steps].astype(np.float64)
+        return WalkForwardResult(
+            steps=steps,
+            predictions=predictions,
+            actuals=actuals,
+            test_losses=(predictions - actuals) ** 2,
+            train_losses=np.concatenate(train_losses).astype(np.float64),
+        )
+
+
+def walk_forward(
+    model: keras.Model,
+    X,
+    y,
+    *,
+    epochs: int,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int = 0,
+    first_step: int = 1,
+    learning_rate: float = 1e-3,
+    jit_compile: bool = False,
+) -> WalkForwardResult:
+    """One walk-forward run with a new :class:`WalkForward` trainer (see there).
+
+    For many runs on one architecture, build a :class:`WalkForward` once and call its
+    ``run`` with ``init_from`` a freshly seeded model: that skips the tracing.
+    """
+    engine = WalkForward(
+        model, batch_size=batch_size, learning_rate=learning_rate, jit_compile=jit_compile
+    )
+    return engine.run(X, y, epochs=epochs, shuffle=shuffle, seed=seed, first_step=first_step)
+
+
+def fit_walk_forward(
+    model: keras.Model,
+    X,
+    y,
+    *,
+    epochs: int,
+    batch_size: int,
+    shuffle: bool = True,
+    first_step: int = 1,
+    learning_rate: float = 1e-3,
+) -> WalkForwardResult:
+    """The plain Keras walk-forward loop: ``fit``, ``predict`` and ``evaluate`` at every step.
+
+    Compiles ``model`` with :func:`compile_for_fit`. For a model with stateful
+    layers it fits one epoch at a time without shuffling and resets the states after each
+    epoch and before predicting, as :class:`WalkForward` does. Kept as the reference the
+    fast trainer is checked against, and for the speed comparison.
+    """
+    X, y, first_step = _check_data(X, y, first_step)
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    stateful = bool(stateful_layers(model))
+    compile_for_fit(model, learning_rate)
+    history = LossHistory()
+    preds, losses = [], []
+    for i in range(first_step, len(X)):
+        train_x, train_y = X[:i], y[:i]
+        if stateful:
+            for _ in range(epochs):
+                reset_states(model)
+                model.fit(train_x, train_y, epochs=1, batch_size=batch_size, shuffle=False,
+                          callbacks=[history], verbose=0)  # fmt: skip
+            reset_states(model)
+        else:
+            model.fit(train_x, train_y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                      callbacks=[history], verbose=0)  # fmt: skip
+        test_x, test_y = X[i : i + 1], y[i : i + 1].reshape(1, 1)
+        preds.append(float(model.predict(test_x, batch_size=batch_size, verbose=0)[0, 0]))
+        if stateful:
+            reset_states(model)
+        score = model.evaluate(test_x, test_y, batch_size=batch_size, verbose=0, return_dict=True)
+        losses.append(float(score["loss"]))
+    steps = np.arange(first_step, len(X))
+    return WalkForwardResult(
+        steps=steps,
+        predictions=np.array(preds),
+        actuals=y[steps].astype(np.float64),
+        test_losses=np.array(losses),
+        train_losses=np.array(history.losses),
+    )
