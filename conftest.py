@@ -12,6 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tutorials_lib.repro import configure_tensorflow_env
+
+# Before any test module imports TensorFlow: the same settings as the notebooks.
+configure_tensorflow_env()
+
 #: chapter notebook -> files in the data directory its committed outputs depend on
 NOTEBOOK_DATA_FILES: dict[str, list[str]] = {"04_bitcoin.ipynb": ["btc.csv"]}
 

@@ -1,16 +1,8 @@
+import keras
 import numpy as np
 import pytest
 
-from tutorials_lib.repro import configure_tensorflow_env
-
-try:
-    configure_tensorflow_env()
-except RuntimeError:  # TensorFlow already imported by another test module: settings are global
-    pass
-
-import keras  # noqa: E402
-
-from tutorials_lib.models import (  # noqa: E402
+from tutorials_lib.models import (
     BatchMSE,
     LossHistory,
     build_stateful_stacked_lstm,

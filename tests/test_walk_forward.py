@@ -1,15 +1,8 @@
 import numpy as np
 import pytest
 
-from tutorials_lib.repro import configure_tensorflow_env
-
-try:
-    configure_tensorflow_env()
-except RuntimeError:  # TensorFlow already imported by another test module: settings are global
-    pass
-
-from tutorials_lib.models import build_stateful_stacked_lstm, build_stateless_lstm  # noqa: E402
-from tutorials_lib.walk_forward import (  # noqa: E402
+from tutorials_lib.models import build_stateful_stacked_lstm, build_stateless_lstm
+from tutorials_lib.walk_forward import (
     WalkForward,
     batch_plan,
     fit_walk_forward,
