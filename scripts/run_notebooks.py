@@ -79,14 +79,36 @@ def sync_inputs(md: Path) -> Path:
 
 
 def execute(md: Path, parameters: dict, output_dir: Path | None) -> float:
-    """Execute one chapter; return its wall time in seconds. Raises on a failing cell."""
-    nb = sync_inputs(md)
-    target = (output_dir / nb.name) if output_dir else nb
+    """Execute one chapter; return its wall time in seconds. Raises on a failing cell.
+
+    In place (no ``output_dir``) the committed ``.ipynb`` is refreshed from the ``.md`` and
+    replaced on success. With ``output_dir`` the book is left untouched: the ``.md`` is
+    converted to a fresh notebook and the executed copy is written to ``output_dir``.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / nb.name
+        if output_dir is None:
+            source = sync_inputs(md)
+        else:
+            source = Path(tmp) / "input" / md.with_suffix(".ipynb").name
+            source.parent.mkdir()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "jupytext",
+                    "--to",
+                    "ipynb",
+                    "-q",
+                    "-o",
+                    str(source),
+                    str(md),
+                ],
+                check=True,
+            )
+        out = Path(tmp) / source.name
         start = time.perf_counter()
         papermill.execute_notebook(
-            str(nb),
+            str(source),
             str(out),
             parameters=parameters,
             cwd=str(md.parent),
@@ -97,12 +119,12 @@ def execute(md: Path, parameters: dict, output_dir: Path | None) -> float:
         elapsed = time.perf_counter() - start
         strip_volatile(out)
         if output_dir is None:
+            shutil.move(out, source)
             # Re-normalise through jupytext so the committed file is exactly what --update writes.
-            shutil.move(out, target)
             sync_inputs(md)
         else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(out, target)
+            output_dir.mkdir(parents=True, exist_ok=True)
+            shutil.move(out, output_dir / source.name)
     return elapsed
 
 
@@ -146,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"\nFAILED: {md.relative_to(ROOT)}, cell {err.exec_count} "
                 f"(code cell #{err.cell_index}): {err.ename}: {err.evalue}\n"
                 f"{''.join(err.traceback[-3:]) if err.traceback else ''}\n"
-                "The committed notebook was left unchanged.",
+                "The committed notebook was left unchanged."
+                if args.output_dir is None
+                else "",
                 file=sys.stderr,
             )
             return 1
