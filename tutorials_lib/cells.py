@@ -22,47 +22,6 @@ ACTIVATIONS = {
 }
 
 
-def rnn_forward(
-    x,
-    kernel,
-    recurrent_kernel,
-    bias,
-    h0=None,
-    activation: str = "tanh",
-) -> np.ndarray:
-    """Run an Elman RNN, ``h_t = act(x_t W + h_{t-1} U + b)``, over every time step.
-
-    ``kernel`` is (features, units), ``recurrent_kernel`` (units, units) and ``bias``
-    (units,), as ``keras.layers.SimpleRNN.get_weights()`` returns them. ``h0`` is the
-    initial state (batch, units), zeros by default.
-    """
-    x = as_float_array("x", x, ndim=3)
-    kernel = as_float_array("kernel", kernel, ndim=2)
-    batch, steps, features = x.shape
-    if batch == 0 or steps == 0:
-        raise ValueError(f"x needs at least one sequence and one time step, got shape {x.shape}")
-    units = kernel.shape[1]
-    check_shape("kernel", kernel, (features, units))
-    recurrent_kernel = as_float_array("recurrent_kernel", recurrent_kernel, ndim=2)
-    check_shape("recurrent_kernel", recurrent_kernel, (units, units))
-    bias = as_float_array("bias", bias, ndim=1)
-    check_shape("bias", bias, (units,))
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    act = ACTIVATIONS[activation]
-    if h0 is None:
-        h = np.zeros((batch, units))
-    else:
-        h = as_float_array("h0", h0, ndim=2)
-        check_shape("h0", h, (batch, units))
-
-    outputs = []
-    for x_t in np.moveaxis(x, 1, 0):  # one (batch, features) slice per step
-        h = act(x_t @ kernel + h @ recurrent_kernel + bias)
-        outputs.append(h)
-    return np.stack(outputs, axis=1)
-
-
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     # exp(-|z|) never overflows; the two branches agree where both are finite.
     e = np.exp(-np.abs(z))
@@ -121,6 +80,36 @@ def _initial_state(name: str, value, batch: int, units: int) -> np.ndarray:
     state = as_float_array(name, value, ndim=2).astype(np.float64)
     check_shape(name, state, (batch, units))
     return state
+
+
+def rnn_forward(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias,
+    h0=None,
+    activation: str = "tanh",
+) -> np.ndarray:
+    """Run an Elman RNN, ``h_t = act(x_t W + h_{t-1} U + b)``, over every time step.
+
+    ``kernel`` is (features, units), ``recurrent_kernel`` (units, units) and ``bias``
+    (units,), as ``keras.layers.SimpleRNN.get_weights()`` returns them. ``h0`` is the
+    initial state (batch, units), zeros by default. Computes in float64, like the gated cells.
+    """
+    x = _check_sequence(x)
+    batch, _, features = x.shape
+    kernel, recurrent_kernel, units = _check_fused(kernel, recurrent_kernel, 1, features)
+    bias = as_float_array("bias", bias, ndim=1).astype(np.float64)
+    check_shape("bias", bias, (units,))
+    _check_activation("activation", activation, ACTIVATIONS)
+    act = ACTIVATIONS[activation]
+    h = _initial_state("h0", h0, batch, units)
+
+    outputs = []
+    for x_t in np.moveaxis(x, 1, 0):  # one (batch, features) slice per step
+        h = act(x_t @ kernel + h @ recurrent_kernel + bias)
+        outputs.append(h)
+    return np.stack(outputs, axis=1)
 
 
 def split_lstm_weights(kernel, recurrent_kernel, bias=None) -> dict[str, dict[str, np.ndarray]]:
