@@ -164,13 +164,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             elapsed = execute(md, parameters, args.output_dir)
         except papermill.PapermillExecutionError as err:
-            print(
-                f"\nFAILED: {md.relative_to(ROOT)}, cell {err.exec_count} "
-                f"(code cell #{err.cell_index}): {err.ename}: {err.evalue}\n"
-                f"{''.join(err.traceback[-3:]) if err.traceback else ''}\n"
+            kept = (
                 "The committed notebook was left unchanged."
                 if args.output_dir is None
-                else "",
+                else f"Nothing was written to {args.output_dir}."
+            )
+            trace = "".join(err.traceback[-3:]) if err.traceback else ""
+            print(
+                f"\nFAILED: {md.relative_to(ROOT)}, cell {err.exec_count} "
+                f"(code cell #{err.cell_index}): {err.ename}: {err.evalue}\n{trace}\n{kept}",
                 file=sys.stderr,
             )
             return 1

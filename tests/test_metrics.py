@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from tutorials_lib.metrics import comparison_table, mae, mse, persistence_forecast, rmse
 
@@ -39,12 +40,150 @@ def test_persistence_is_last_value_of_each_window():
 def test_comparison_table_ratio_to_baseline():
     actual = np.array([0.0, 0.0, 0.0, 0.0])
     table = comparison_table(
-        actual, {"persistence": np.full(4, 2.0), "model": np.full(4, 1.0)}, baseline="persistence"
+        actual,
+        {"persistence": np.array([2.0, -2.0, 3.0, -2.0]), "model": np.array([1.0, 1.0, -1.0, 1.5])},
+        baseline="persistence",
     )
     assert list(table.index) == ["persistence", "model"]
-    assert table.loc["model", "rmse"] == pytest.approx(1.0)
+    assert table.loc["model", "rmse"] == pytest.approx(np.sqrt(1.3125))
     assert table.loc["model", "rmse / persistence"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="baseline 'zero' is not one of"):
         comparison_table(actual, {"model": actual}, baseline="zero")
     with pytest.raises(ValueError, match="forecasts is empty"):
         comparison_table(actual, {})
+
+
+# --------------------------------------------------------------------------- Diebold-Mariano
+
+from tutorials_lib.metrics import diebold_mariano, paired_seed_comparison  # noqa: E402
+
+
+def _dm_by_hand(e_a, e_b, h, p):
+    """The statistic written out from its definition, loop by loop (independent of the library)."""
+    d = [abs(a) ** p - abs(b) ** p for a, b in zip(e_a, e_b, strict=True)]
+    n = len(d)
+    mean = sum(d) / n
+    gamma = []
+    for k in range(h):
+        gamma.append(sum((d[t] - mean) * (d[t - k] - mean) for t in range(k, n)) / n)
+    var = (gamma[0] + 2 * sum(gamma[1:])) / n
+    dm = mean / var**0.5
+    return dm * ((n + 1 - 2 * h + h * (h - 1) / n) / n) ** 0.5
+
+
+def test_dm_matches_its_definition_written_out():
+    rng = np.random.default_rng(3)
+    actual = rng.normal(size=40)
+    fa, fb = actual + rng.normal(size=40), actual + 1.3 * rng.normal(size=40)
+    for h, p in [(1, 2), (3, 2), (2, 1)]:
+        res = diebold_mariano(actual, fa, fb, horizon=h, power=p)
+        expected = _dm_by_hand(actual - fa, actual - fb, h, p)
+        assert res.statistic == pytest.approx(expected, rel=1e-12)
+        assert res.pvalue == pytest.approx(2 * scipy_stats.t.sf(abs(expected), df=39), rel=1e-10)
+        assert res.mean_diff == pytest.approx(
+            np.mean(np.abs(actual - fa) ** p - np.abs(actual - fb) ** p)
+        )
+
+
+# Reference values from R 4.2.2 with forecast 8.20 (Debian's r-cran-forecast), computed once:
+#   e1 <- c(...); e2 <- c(...); dm.test(e1, e2, h = H, power = P)
+# R falls back to h = 1 (with a warning) where the h-step variance estimate is negative; so
+# does the library. The statistic and p-value R printed are compared here.
+E1 = [0.5, -1.2, 0.3, 2.1, -0.7, 1.5, -0.2, 0.9, -1.8, 0.4, 1.1, -0.6]
+E2 = [1.1, -0.4, 1.7, 0.2, -1.9, 0.8, 1.4, -0.3, 0.6, -1.5, 0.7, 2.2]
+F1 = [0.2, -0.3, 0.1, 0.5, -0.4, 0.3, -0.1, 0.2, -0.6, 0.1, 0.4, -0.2, 0.3, -0.5, 0.2]
+F2 = [1.1, -0.9, 1.7, 0.8, -1.9, 0.8, 1.4, -1.3, 0.6, -1.5, 0.7, 2.2, -0.4, 1.0, -1.2]
+R_DM = [
+    # errors a, errors b, h, power, statistic, p-value
+    (E1, E2, 1, 2, -0.4106464737, 0.6892173080),
+    (E1, E2, 2, 2, -0.4106464737, 0.6892173080),  # R: variance negative, h = 1
+    (E1, E2, 3, 2, -0.4162925145, 0.6852027240),
+    (E1, E2, 1, 1, -0.3649861916, 0.7220420959),
+    (F1, F2, 1, 2, -4.1979009125, 0.0008941846),
+    (F1, F2, 4, 1, -5.6099531669, 0.0000643189),
+]
+
+
+@pytest.mark.filterwarnings("ignore:the long-run variance")
+@pytest.mark.parametrize(("e_a", "e_b", "h", "p", "statistic", "pvalue"), R_DM)
+def test_dm_matches_r_forecast_dm_test(e_a, e_b, h, p, statistic, pvalue):
+    actual = np.zeros(len(e_a))  # errors are actual - forecast, so the forecasts are -e
+    res = diebold_mariano(actual, -np.array(e_a), -np.array(e_b), horizon=h, power=p)
+    assert res.statistic == pytest.approx(statistic, abs=1e-9)
+    assert res.pvalue == pytest.approx(pvalue, abs=1e-9)
+
+
+def test_dm_falls_back_to_horizon_one_with_a_warning_where_r_does():
+    actual = np.zeros(len(E1))
+    with pytest.warns(RuntimeWarning, match="long-run variance at horizon 2 is negative"):
+        res = diebold_mariano(actual, -np.array(E1), -np.array(E2), horizon=2)
+    assert res == diebold_mariano(actual, -np.array(E1), -np.array(E2), horizon=1)
+
+
+def test_dm_sign_says_which_forecast_is_better():
+    rng = np.random.default_rng(0)
+    actual = rng.normal(size=200)
+    good, bad = actual + 0.1 * rng.normal(size=200), actual + rng.normal(size=200)
+    res = diebold_mariano(actual, good, bad)
+    assert res.statistic < 0 and res.mean_diff < 0 and res.pvalue < 1e-6
+    flipped = diebold_mariano(actual, bad, good)
+    assert flipped.statistic == pytest.approx(-res.statistic)
+    assert flipped.pvalue == pytest.approx(res.pvalue)
+
+
+def test_dm_bad_input_names_the_problem():
+    a = np.arange(5.0)
+    with pytest.raises(ValueError, match="same shape"):
+        diebold_mariano(a, a + 1, np.arange(4.0))
+    with pytest.raises(ValueError, match="NaN"):
+        diebold_mariano(a, a + 1, np.array([1.0, np.nan, 1, 1, 1]))
+    with pytest.raises(ValueError, match="horizon must be >= 1"):
+        diebold_mariano(a, a + 1, a + 2, horizon=0)
+    with pytest.raises(ValueError, match="identical losses"):
+        diebold_mariano(a, a + 1, a - 1)  # |e| equal every day
+    with pytest.raises(ValueError, match="at least 2 test days"):
+        diebold_mariano([1.0], [2.0], [3.0])
+    with pytest.raises(ValueError, match="horizon \\(5\\) must be smaller"):
+        diebold_mariano(a, a + 1, a + np.arange(5.0), horizon=5)
+
+
+def test_paired_comparison_on_known_numbers():
+    res = paired_seed_comparison([1.0, 2.0, 3.0], [1.5, 2.25, 3.75])
+    diffs = np.array([-0.5, -0.25, -0.75])
+    assert res.mean_diff == pytest.approx(-0.5)
+    assert res.std_error == pytest.approx(np.std(diffs, ddof=1) / np.sqrt(3))
+    assert res.n_seeds == 3 and res.a_wins == 3
+    assert res.pvalue == pytest.approx(
+        scipy_stats.ttest_rel([1.0, 2.0, 3.0], [1.5, 2.25, 3.75]).pvalue
+    )
+
+
+def test_paired_comparison_matches_seeds_by_key():
+    by_seed = paired_seed_comparison({2: 1.0, 1: 3.0}, {1: 2.0, 2: 2.0})
+    assert by_seed.mean_diff == pytest.approx(0.0) and by_seed.a_wins == 1
+    with pytest.raises(ValueError, match="same seeds"):
+        paired_seed_comparison({1: 1.0, 2: 1.0}, {1: 1.0, 3: 1.0})
+    with pytest.raises(ValueError, match="both"):
+        paired_seed_comparison({1: 1.0, 2: 1.0}, [1.0, 1.0])
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        paired_seed_comparison([1.0], [2.0])
+    with pytest.raises(ValueError, match="same seeds, got 2 and 3"):
+        paired_seed_comparison([1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+def test_comparison_table_carries_dm_pvalues_against_the_baseline():
+    rng = np.random.default_rng(1)
+    actual = rng.normal(size=60)
+    forecasts = {
+        "persistence": actual + rng.normal(size=60),
+        "model": actual + 0.2 * rng.normal(size=60),
+    }
+    table = comparison_table(actual, forecasts, baseline="persistence")
+    assert np.isnan(table.loc["persistence", "DM p vs persistence"])
+    expected = diebold_mariano(actual, forecasts["model"], forecasts["persistence"]).pvalue
+    assert table.loc["model", "DM p vs persistence"] == pytest.approx(expected)
+
+
+def test_pair_reshapes_only_a_column_vector():
+    with pytest.raises(ValueError, match="same shape"):
+        rmse(np.zeros(6), np.zeros((2, 3)))  # same size, not a column: no silent reshape

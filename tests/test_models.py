@@ -104,3 +104,49 @@ def test_stateful_builder_bad_arguments():
         build_stateful_stacked_lstm(batch_size=1, lookback=5, n_features=2, layers=0)
     with pytest.raises(ValueError, match="learning_rate must be > 0"):
         compile_for_fit(build_stateless_lstm(5, 2), learning_rate=-1.0)
+
+
+# --------------------------------------------------------------------------- stacked builder
+
+from tutorials_lib.models import build_stacked_rnn  # noqa: E402
+
+
+def test_stacked_lstm_of_seed_002_has_its_parameter_count():
+    model = build_stacked_rnn(60, 1, units=(128, 64), dense=(25,), seed=0)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["LSTM", "LSTM", "Dense", "Dense"]
+    assert model.layers[0].return_sequences and not model.layers[1].return_sequences
+    assert model.count_params() == 117_619  # the figure seed 002 reports
+
+
+def test_stacked_gru_with_dropout_and_mixed_cells():
+    gru = build_stacked_rnn(60, 1, units=(50, 50, 50, 50), cell="gru", dropout=0.2, seed=3)
+    assert [type(layer).__name__ for layer in gru.layers] == ["GRU", "Dropout"] * 4 + ["Dense"]
+    mixed = build_stacked_rnn(10, 2, units=(8, 8), cell=("lstm", "gru"), seed=1)
+    assert [type(layer).__name__ for layer in mixed.layers] == ["LSTM", "GRU", "Dense"]
+    same = build_stacked_rnn(10, 2, units=(8, 8), cell=("lstm", "gru"), seed=1)
+    for a, b in zip(mixed.get_weights(), same.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bidirectional_stack_is_causal_in_time():
+    """Reading the window both ways uses only the window: later samples change nothing."""
+    model = build_stacked_rnn(5, 1, units=(4,), bidirectional=True, seed=0)
+    assert type(model.layers[0]).__name__ == "Bidirectional"
+    x = np.random.default_rng(0).normal(size=(3, 5, 1)).astype("float32")
+    first = model.predict_on_batch(x[:1])
+    np.testing.assert_allclose(model.predict_on_batch(x)[:1], first, rtol=1e-6)
+    changed = x.copy()
+    changed[0, 0, 0] += 1.0  # but the window's own values matter, at both ends
+    assert not np.allclose(model.predict_on_batch(changed[:1]), first)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"units": ()}, "at least one recurrent layer"), ({"cell": "rnn"}, "cell must be one of"),
+     ({"cell": ("lstm",), "units": (4, 4)}, "cell names 1 layers but units names 2"),
+     ({"dropout": 1.0}, "dropout must be a number in"), ({"units": (0,)}, "units must be >= 1")],
+)  # fmt: skip
+def test_stacked_builder_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_stacked_rnn(10, 1, **kwargs)

@@ -114,3 +114,79 @@ def test_matches_keras_timeseries_dataset():
     # Keras also emits a last window with no target after it; ours stops at the last target.
     np.testing.assert_array_equal(np.asarray(X_k)[: len(X)], X)
     np.testing.assert_array_equal(np.asarray(y_k), y)
+
+
+# --------------------------------------------------------------------------- scaled windows
+
+from sklearn.preprocessing import MinMaxScaler, StandardScaler  # noqa: E402
+
+from tutorials_lib.windows import scaled_windows  # noqa: E402
+
+
+def test_scaled_windows_fit_on_training_rows_and_split_by_target():
+    values = np.arange(30.0) ** 1.5
+    sw = scaled_windows(values, lookback=4, train_size=20)
+    assert sw.scaler.mean_[0] == pytest.approx(values[:20].mean())
+    assert sw.train_targets[-1] == 19 and sw.test_targets[0] == 20
+    assert len(sw.X_train) == 16 and len(sw.X_test) == 10
+    # the first test window reaches back into the last `lookback` training rows
+    np.testing.assert_allclose(sw.inverse(sw.X_test[0]), values[16:20])
+    np.testing.assert_allclose(sw.inverse(sw.y_test), values[20:])
+    np.testing.assert_allclose(sw.inverse(sw.y_train), values[4:20])
+
+
+def test_scaled_windows_leave_the_given_scaler_unfitted():
+    scaler = MinMaxScaler(feature_range=(-1, 1))
+    sw = scaled_windows(np.arange(10.0), lookback=2, train_size=6, scaler=scaler)
+    assert not hasattr(scaler, "data_max_") and sw.scaler.data_max_[0] == 5.0
+    assert sw.y_train.max() == 1.0 and sw.X_train.min() == -1.0
+
+
+def test_changing_test_values_changes_no_training_input_nor_the_scaler():
+    """The no-leakage property: the future can be anything, training sees the same numbers."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(80, 3)).cumsum(axis=0)
+    train_size = 60
+    base = scaled_windows(values, lookback=7, train_size=train_size, target=1)
+    for trial in range(5):
+        future = values.copy()
+        future[train_size:] = rng.normal(scale=10.0**trial, size=(20, 3))
+        other = scaled_windows(future, lookback=7, train_size=train_size, target=1)
+        np.testing.assert_array_equal(other.X_train, base.X_train)
+        np.testing.assert_array_equal(other.y_train, base.y_train)
+        np.testing.assert_array_equal(other.scaler.mean_, base.scaler.mean_)
+        np.testing.assert_array_equal(other.scaler.scale_, base.scaler.scale_)
+        assert not np.array_equal(other.y_test, base.y_test)
+
+
+def test_changing_a_training_value_does_change_the_scaler():
+    """The property above can fail: a change inside the training span is seen."""
+    values = np.arange(40.0)
+    base = scaled_windows(values, lookback=3, train_size=30)
+    changed = values.copy()
+    changed[29] = 100.0
+    assert scaled_windows(changed, lookback=3, train_size=30).scaler.mean_ != base.scaler.mean_
+
+
+def test_scaled_windows_multivariate_target_and_inverse():
+    values = np.column_stack([np.arange(20.0), 100 + 3 * np.arange(20.0)])
+    sw = scaled_windows(values, lookback=3, train_size=15, scaler=StandardScaler(), target=1)
+    assert sw.X_train.shape == (12, 3, 2) and sw.y_train.shape == (12,)
+    np.testing.assert_allclose(sw.inverse(sw.y_test), values[15:, 1])
+    all_columns = scaled_windows(values, lookback=3, train_size=15)
+    assert all_columns.y_test.shape == (5, 2)
+    np.testing.assert_allclose(all_columns.inverse(all_columns.y_test), values[15:])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lookback": 5, "train_size": 5}, "train_size \\(5\\) must exceed lookback"),
+        ({"lookback": 2, "train_size": 10}, "train_size \\(10\\) must be smaller than the series"),
+        ({"lookback": 0, "train_size": 5}, "lookback must be >= 1"),
+        ({"lookback": 2, "train_size": 5, "target": 0}, "target must index a column"),
+    ],
+)
+def test_scaled_windows_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        scaled_windows(np.arange(10.0), **kwargs)

@@ -1,27 +1,52 @@
-"""Forecast errors in the data's own units, and the naive baselines every model must beat."""
+"""Forecast errors in the data's own units, the naive baselines every model must beat, and the
+tests that decide whether one forecast really beats another.
+
+Two questions, two tools:
+
+* On one test set, is forecast A more accurate than forecast B, or is the gap noise?
+  :func:`diebold_mariano` compares their losses day by day.
+* Over several training seeds, does configuration A score better than B?
+  :func:`paired_seed_comparison` compares their scores seed by seed.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from tutorials_lib._checks import as_float_array
+from tutorials_lib._checks import as_float_array, check_int
+
+__all__ = [
+    "DieboldMarianoResult",
+    "PairedComparison",
+    "comparison_table",
+    "diebold_mariano",
+    "mae",
+    "mse",
+    "paired_seed_comparison",
+    "persistence_forecast",
+    "rmse",
+]
 
 
 def _pair(actual, predicted) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays as floats of one shape; only (n,) against (n, 1) is reshaped."""
     actual = as_float_array("actual", actual)
     predicted = as_float_array("predicted", predicted)
     if actual.shape != predicted.shape:
-        # A (n,) vs (n, 1) mismatch would broadcast to (n, n) and give a meaningless error.
-        if actual.size == predicted.size and actual.size > 0:
-            predicted = predicted.reshape(actual.shape)
-        else:
+        # Keras predict() returns (n, 1) for (n,) targets: broadcasting would give (n, n).
+        column = {actual.shape, predicted.shape} == {(len(actual),), (len(actual), 1)}
+        if not column:
             raise ValueError(
                 f"actual and predicted must have the same shape, got {actual.shape} "
                 f"and {predicted.shape}"
             )
+        predicted = predicted.reshape(actual.shape)
     if actual.size == 0:
         raise ValueError("actual and predicted are empty")
     return actual, predicted
@@ -57,15 +82,128 @@ def persistence_forecast(windows) -> np.ndarray:
     return np.array(windows[:, -1])
 
 
+class DieboldMarianoResult(NamedTuple):
+    """Outcome of :func:`diebold_mariano`.
+
+    ``mean_diff`` is the mean of ``|e_a|^p - |e_b|^p``: negative when A has the smaller loss.
+    ``pvalue`` is two-sided: small means the two forecasts' accuracies differ.
+    """
+
+    statistic: float
+    pvalue: float
+    mean_diff: float
+
+
+def _autocovariance(d: np.ndarray, lag: int) -> float:
+    """Sample autocovariance at ``lag`` with denominator n, as R's ``acf(type="covariance")``."""
+    c = d - d.mean()
+    return float(np.dot(c[lag:], c[: len(c) - lag]) / len(c))
+
+
+def diebold_mariano(
+    actual, forecast_a, forecast_b, horizon: int = 1, power: int = 2
+) -> DieboldMarianoResult:
+    """Diebold–Mariano test of equal accuracy, with the Harvey–Leybourne–Newbold correction.
+
+    The loss differential is ``d_t = |actual_t - a_t|^power - |actual_t - b_t|^power`` over the
+    same test days. Its long-run variance adds the autocovariances up to lag ``horizon - 1``
+    (h-step forecast errors are correlated up to that lag), the statistic is scaled by the
+    HLN small-sample factor and compared with Student's t with ``n - 1`` degrees of freedom,
+    two-sided: the test as R's ``forecast::dm.test`` computes it. Where that variance estimate
+    comes out negative (possible for ``horizon > 1``), it falls back to ``horizon = 1`` with a
+    warning, as R does.
+
+    Raises ValueError for arrays of unequal shape, NaN values, ``horizon < 1``, fewer than
+    two days, or losses identical on every day (the statistic is undefined).
+    """
+    horizon = check_int("horizon", horizon, minimum=1)
+    power = check_int("power", power, minimum=1)
+    actual, forecast_a = _pair(actual, forecast_a)
+    actual_b, forecast_b = _pair(actual, forecast_b)
+    d = (np.abs(actual - forecast_a) ** power - np.abs(actual_b - forecast_b) ** power).ravel()
+    n = len(d)
+    if n < 2:
+        raise ValueError(f"the Diebold-Mariano test needs at least 2 test days, got {n}")
+    if horizon >= n:
+        raise ValueError(f"horizon ({horizon}) must be smaller than the number of days ({n})")
+    gamma = [_autocovariance(d, lag) for lag in range(horizon)]
+    variance = (gamma[0] + 2.0 * sum(gamma[1:])) / n
+    if variance <= 0:
+        if horizon == 1 or gamma[0] <= 0:
+            raise ValueError(
+                "the two forecasts have identical losses on every day (or a loss differential "
+                "with zero variance): the Diebold-Mariano statistic is undefined"
+            )
+        warnings.warn(
+            f"the long-run variance at horizon {horizon} is negative; using horizon 1",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return diebold_mariano(actual, forecast_a, forecast_b, horizon=1, power=power)
+    h = horizon
+    hln = np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    statistic = float(d.mean() / np.sqrt(variance) * hln)
+    pvalue = float(2 * stats.t.sf(abs(statistic), df=n - 1))
+    return DieboldMarianoResult(statistic, pvalue, float(d.mean()))
+
+
+class PairedComparison(NamedTuple):
+    """Outcome of :func:`paired_seed_comparison` (differences are ``a - b``, seed by seed)."""
+
+    mean_diff: float
+    std_error: float
+    n_seeds: int
+    pvalue: float  #: two-sided paired t-test of a zero mean difference
+    a_wins: int  #: seeds on which A scored lower (better, for an error)
+
+
+def paired_seed_comparison(scores_a, scores_b) -> PairedComparison:
+    """Compare two configurations trained on the same seeds: mean of ``a - b`` ± standard error.
+
+    ``scores_a`` and ``scores_b`` are errors (lower is better), either sequences in the same
+    seed order or mappings ``{seed: score}`` with the same seeds. A paired comparison removes
+    what the seeds share (the draw of initial weights, batch order), so it can tell apart
+    configurations whose scores overlap. Needs at least two seeds.
+    """
+    if isinstance(scores_a, Mapping) or isinstance(scores_b, Mapping):
+        if not (isinstance(scores_a, Mapping) and isinstance(scores_b, Mapping)):
+            raise ValueError("give both score sets as {seed: score} mappings, or neither")
+        if set(scores_a) != set(scores_b):
+            raise ValueError(
+                f"the comparison must use the same seeds, got {sorted(scores_a)} and "
+                f"{sorted(scores_b)}"
+            )
+        seeds = sorted(scores_a)
+        scores_a = [scores_a[s] for s in seeds]
+        scores_b = [scores_b[s] for s in seeds]
+    a = as_float_array("scores_a", scores_a, ndim=1)
+    b = as_float_array("scores_b", scores_b, ndim=1)
+    if len(a) != len(b):
+        raise ValueError(
+            f"scores_a and scores_b must cover the same seeds, got {len(a)} and {len(b)}"
+        )
+    if len(a) < 2:
+        raise ValueError(f"a paired comparison needs at least 2 seeds, got {len(a)}")
+    diff = a - b
+    std_error = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+    if std_error == 0:
+        pvalue = 1.0 if diff.mean() == 0 else 0.0
+    else:
+        pvalue = float(2 * stats.t.sf(abs(diff.mean() / std_error), df=len(diff) - 1))
+    return PairedComparison(float(diff.mean()), std_error, len(diff), pvalue, int(np.sum(diff < 0)))
+
+
 def comparison_table(
     actual,
     forecasts: Mapping[str, np.ndarray],
     baseline: str | None = None,
+    horizon: int = 1,
 ) -> pd.DataFrame:
     """Tabulate RMSE and MAE of each forecast against ``actual``, one row per forecast.
 
-    With ``baseline`` (a key of ``forecasts``), a column gives each RMSE as a ratio of the
-    baseline's: below 1 beats the baseline.
+    With ``baseline`` (a key of ``forecasts``), two more columns: each RMSE as a ratio of the
+    baseline's (below 1 beats it) and the Diebold–Mariano p-value of the squared-error
+    comparison with the baseline on the same days (``horizon`` for multi-step forecasts).
     """
     if not forecasts:
         raise ValueError("forecasts is empty: nothing to compare")
@@ -79,4 +217,10 @@ def comparison_table(
     table.index.name = "forecast"
     if baseline is not None:
         table[f"rmse / {baseline}"] = table["rmse"] / table.loc[baseline, "rmse"]
+        table[f"DM p vs {baseline}"] = [
+            np.nan
+            if name == baseline
+            else diebold_mariano(actual, pred, forecasts[baseline], horizon=horizon).pvalue
+            for name, pred in forecasts.items()
+        ]
     return table

@@ -166,3 +166,74 @@ def reset_states(model: keras.Model) -> None:
     """Zero the carried states of every stateful layer (Keras 3: ``layer.reset_state()``)."""
     for layer in stateful_layers(model):
         layer.reset_state()
+
+
+_RECURRENT = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+
+def build_stacked_rnn(
+    lookback: int,
+    n_features: int,
+    units: tuple[int, ...] | list[int] = (50,),
+    *,
+    cell: str | tuple[str, ...] | list[str] = "lstm",
+    dropout: float = 0.0,
+    dense: tuple[int, ...] | list[int] = (),
+    outputs: int = 1,
+    bidirectional: bool = False,
+    seed: int | None = None,
+    name: str | None = None,
+) -> keras.Model:
+    """Stacked recurrent layers -> optional Dense layers -> Dense(outputs); not compiled.
+
+    ``units[k]`` is the width of recurrent layer k; ``cell`` is ``"lstm"`` or ``"gru"`` for
+    all of them, or one name per layer (a mixed LSTM/GRU stack). Every recurrent layer but
+    the last returns its whole sequence, and each is followed by Dropout(``dropout``) when
+    ``dropout > 0``. ``dense`` adds hidden Dense layers (ReLU) before the output layer.
+    ``bidirectional`` wraps each recurrent layer in ``Bidirectional``: it reads the *input
+    window* both ways, so the model stays causal in time (it never sees past the window's
+    last day). Seeded initializers and dropout: the same ``seed``, the same network.
+    """
+    lookback = check_int("lookback", lookback, minimum=1)
+    n_features = check_int("n_features", n_features, minimum=1)
+    outputs = check_int("outputs", outputs, minimum=1)
+    units = [check_int("units", u, minimum=1) for u in units]
+    if not units:
+        raise ValueError("units must name at least one recurrent layer")
+    dense = [check_int("dense", d, minimum=1) for d in dense]
+    cells = [cell] * len(units) if isinstance(cell, str) else list(cell)
+    if len(cells) != len(units):
+        raise ValueError(f"cell names {len(cells)} layers but units names {len(units)}")
+    unknown = [c for c in cells if c not in _RECURRENT]
+    if unknown:
+        raise ValueError(f"cell must be one of {sorted(_RECURRENT)}, got {unknown[0]!r}")
+    dropout = _check_dropout(dropout)
+    s = iter(_seeds(seed, 3 * len(units) + len(dense) + 1))
+    stack: list = [keras.Input(shape=(lookback, n_features))]
+    for k, (width, kind) in enumerate(zip(units, cells, strict=True)):
+        kernel_seed, recurrent_seed, dropout_seed = next(s), next(s), next(s)
+        layer = _RECURRENT[kind](
+            width,
+            return_sequences=k < len(units) - 1,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=kernel_seed),
+            recurrent_initializer=keras.initializers.Orthogonal(seed=recurrent_seed),
+            seed=kernel_seed,
+        )
+        stack.append(keras.layers.Bidirectional(layer) if bidirectional else layer)
+        if dropout > 0:
+            stack.append(keras.layers.Dropout(dropout, seed=dropout_seed))
+    for width in dense:
+        stack.append(
+            keras.layers.Dense(
+                width,
+                activation="relu",
+                kernel_initializer=keras.initializers.GlorotUniform(seed=next(s)),
+            )
+        )
+    stack.append(
+        keras.layers.Dense(
+            outputs, kernel_initializer=keras.initializers.GlorotUniform(seed=next(s))
+        )
+    )
+    default = "_".join(cells) if len(set(cells)) > 1 else f"stacked_{cells[0]}"
+    return keras.Sequential(stack, name=name or default)

@@ -1,0 +1,43 @@
+import json
+
+import pytest
+
+from tutorials_lib.results import RESULTS_ENV, Experiment, load_results, record_results
+
+
+def _experiment(**overrides):
+    fields = dict(source="004", experiment="LSTM, 2017 test", metric="RMSE", units="USD",
+                  value=2.123456789, baseline=1.9, baseline_name="persistence", dm_pvalue=0.03,
+                  n_seeds=3, source_reported="not reported")  # fmt: skip
+    fields.update(overrides)
+    return Experiment(**fields)
+
+
+def test_nothing_is_written_without_a_directory(monkeypatch, tmp_path):
+    monkeypatch.delenv(RESULTS_ENV, raising=False)
+    assert record_results("05_stocks", [_experiment()]) is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_record_round_trips_with_six_significant_digits(monkeypatch, tmp_path):
+    monkeypatch.setenv(RESULTS_ENV, str(tmp_path / "out"))
+    path = record_results(
+        "05_stocks", [_experiment()], parameters={"EPOCHS": 2, "LR": 0.0012345678}
+    )
+    assert path == tmp_path / "out" / "05_stocks.json"
+    parameters, experiments = load_results(path)
+    assert parameters == {"EPOCHS": 2, "LR": 0.00123457}
+    assert experiments[0].value == 2.12346 and experiments[0].n_seeds == 3
+
+
+def test_bad_records_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="dm_pvalue must be in"):
+        _experiment(dm_pvalue=1.5)
+    with pytest.raises(ValueError, match="value must be finite"):
+        _experiment(value=float("nan"))
+    with pytest.raises(ValueError, match="no experiments"):
+        record_results("x", [], directory=tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"parameters": {}}))
+    with pytest.raises(ValueError, match="not a results file"):
+        load_results(bad)

@@ -1,0 +1,54 @@
+"""Numbers as the book shows them: rounded to the precision they mean.
+
+A notebook's outputs are compared on readers' machines, whose BLAS kernels and SIMD paths
+change the last bits of a float. So a value is printed or glued with the digits it means,
+and a quantity that is zero up to round-off is stated as a bound.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = ["ROUNDOFF", "glue_number", "significant", "upper_bound"]
+
+#: Below this, a difference between two float64 computations is round-off.
+ROUNDOFF = 1e-12
+
+
+def significant(value: float, digits: int = 4) -> float:
+    """``value`` rounded to ``digits`` significant digits (a float, e.g. for glue)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"value must be a real number, got {value!r}")
+    if not 1 <= digits <= 6:
+        raise ValueError(f"digits must be between 1 and 6, got {digits}")
+    value = float(value)
+    if value == 0 or not math.isfinite(value):
+        return value
+    return float(f"{value:.{digits}g}")
+
+
+def upper_bound(value: float, floor: float = ROUNDOFF) -> str:
+    """Text for a small non-negative quantity: ``"below 1e-12"`` under ``floor``, else 1e-07 style.
+
+    For differences that are zero up to round-off, whose digits differ from CPU to CPU: the
+    bound is what the result means. Above the floor the value is shown as the power of ten
+    that bounds it (``2.3e-08`` -> ``"below 1e-07"``), which also holds on other CPUs.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"value must be a non-negative real number, got {value!r}")
+    if not floor > 0:
+        raise ValueError(f"floor must be > 0, got {floor!r}")
+    bound = max(float(floor), 10.0 ** math.ceil(math.log10(value))) if value > 0 else floor
+    if bound == value:  # an exact power of ten is not below itself
+        bound *= 10
+    return f"below {bound:.0e}".replace("e-0", "e-").replace("e+0", "e+")
+
+
+def glue_number(name: str, value: float, digits: int = 4) -> float:
+    """Glue ``value`` rounded to ``digits`` significant digits (hidden) and return it."""
+    from myst_nb import glue
+
+    rounded = significant(value, digits)
+    glue(name, rounded, display=False)
+    return rounded

@@ -1,0 +1,112 @@
+"""Each chapter's headline results as a JSON file, for the reproduction appendix.
+
+A chapter calls :func:`record_results` once, at its end, with one :class:`Experiment` per
+experiment of its source(s): what the source reported, what the book measured, the naive
+baseline on the same test data and the Diebold–Mariano p-value against it. When the
+environment variable :data:`RESULTS_ENV` names a directory, the record is written there as
+``<chapter>.json``; otherwise nothing is written, so executing a notebook never touches files
+unless a run asks for it (``make book`` and ``make reproduce`` do).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tutorials_lib.report import significant
+
+__all__ = ["RESULTS_ENV", "Experiment", "load_results", "record_results"]
+
+#: Environment variable naming the directory results files are written to.
+RESULTS_ENV = "RNN_BOOK_RESULTS_DIR"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of a source, side by side with the book's measurement.
+
+    ``source`` is the seed file's number ("000" .. "004"); ``source_reported`` the figure the
+    source printed, quoted as text (None if it reported none); ``value`` the book's figure in
+    ``units``; ``baseline`` the naive forecast's figure on the same test data and
+    ``baseline_name`` what that forecast is; ``dm_pvalue`` the Diebold–Mariano p-value of the
+    model against that baseline (None where no such test applies); ``n_seeds`` how many
+    training seeds ``value`` averages over.
+    """
+
+    source: str
+    experiment: str
+    metric: str
+    units: str
+    value: float
+    source_reported: str | None = None
+    baseline: float | None = None
+    baseline_name: str | None = None
+    dm_pvalue: float | None = None
+    n_seeds: int = 1
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str) or not self.source:
+            raise ValueError(f"source must name a seed file, got {self.source!r}")
+        for name in ("value", "baseline", "dm_pvalue"):
+            v = getattr(self, name)
+            if v is not None and not math.isfinite(float(v)):
+                raise ValueError(f"{self.experiment}: {name} must be finite, got {v!r}")
+        if self.dm_pvalue is not None and not 0 <= self.dm_pvalue <= 1:
+            raise ValueError(
+                f"{self.experiment}: dm_pvalue must be in [0, 1], got {self.dm_pvalue}"
+            )
+
+
+def _rounded(record: Mapping) -> dict:
+    out = {}
+    for key, value in record.items():
+        if isinstance(value, float):
+            out[key] = significant(value, 6)
+        else:
+            out[key] = value
+    return out
+
+
+def record_results(
+    chapter: str,
+    experiments: Sequence[Experiment],
+    parameters: Mapping | None = None,
+    directory: str | os.PathLike | None = None,
+) -> Path | None:
+    """Write ``<directory>/<chapter>.json``; ``directory`` defaults to ``$RNN_BOOK_RESULTS_DIR``.
+
+    Returns the path written, or None when no directory is set. Floats are stored with six
+    significant digits, the precision the appendix shows at most.
+    """
+    if not experiments:
+        raise ValueError(f"{chapter}: no experiments to record")
+    for e in experiments:
+        if not isinstance(e, Experiment):
+            raise ValueError(f"{chapter}: experiments must be Experiment records, got {e!r}")
+    directory = directory if directory is not None else os.environ.get(RESULTS_ENV)
+    if not directory:
+        return None
+    path = Path(directory) / f"{chapter}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "chapter": chapter,
+        "parameters": _rounded(dict(parameters or {})),
+        "experiments": [_rounded(asdict(e)) for e in experiments],
+    }
+    path.write_text(json.dumps(payload, indent=1, sort_keys=False) + "\n")
+    return path
+
+
+def load_results(path: str | os.PathLike) -> tuple[dict, list[Experiment]]:
+    """Read a results file back: ``(parameters, experiments)``."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+        return payload["parameters"], [Experiment(**e) for e in payload["experiments"]]
+    except (KeyError, TypeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a results file ({err})") from err
