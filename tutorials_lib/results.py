@@ -77,11 +77,12 @@ def record_results(
     experiments: Sequence[Experiment],
     parameters: Mapping | None = None,
     directory: str | os.PathLike | None = None,
-) -> Path | None:
+) -> None:
     """Write ``<directory>/<chapter>.json``; ``directory`` defaults to ``$RNN_BOOK_RESULTS_DIR``.
 
-    Returns the path written, or None when no directory is set. Floats are stored with six
-    significant digits, the precision the appendix shows at most.
+    Writes nothing when no directory is set. Returns None either way, so a notebook cell that
+    ends with this call shows the same (no) output whether or not a results file is written.
+    Floats are stored with six significant digits, the precision the appendix shows at most.
     """
     if not experiments:
         raise ValueError(f"{chapter}: no experiments to record")
@@ -90,7 +91,7 @@ def record_results(
             raise ValueError(f"{chapter}: experiments must be Experiment records, got {e!r}")
     directory = directory if directory is not None else os.environ.get(RESULTS_ENV)
     if not directory:
-        return None
+        return
     path = Path(directory) / f"{chapter}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -99,7 +100,6 @@ def record_results(
         "experiments": [_rounded(asdict(e)) for e in experiments],
     }
     path.write_text(json.dumps(payload, indent=1, sort_keys=False) + "\n")
-    return path
 
 
 def load_results(path: str | os.PathLike) -> tuple[dict, list[Experiment]]:
