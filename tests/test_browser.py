@@ -168,10 +168,16 @@ def long_code_lines(notebook: Path, limit: int = MAX_CODE_LINE) -> list[str]:
 
 
 def find_chromium() -> str | None:
-    """The Chromium (or Chrome) executable to use, or None."""
+    """The Chromium (or Chrome) executable to use, or None.
+
+    ``$RNN_BOOK_CHROMIUM`` names one explicitly; naming one that does not exist is an error.
+    """
     named = os.environ.get("RNN_BOOK_CHROMIUM")
     if named:
-        return shutil.which(named) or (named if Path(named).is_file() else None)
+        found = shutil.which(named)
+        if found is None:
+            pytest.fail(f"RNN_BOOK_CHROMIUM={named!r} is not an executable")
+        return found
     for name in CHROMIUM_NAMES:
         found = shutil.which(name)
         if found:
@@ -320,9 +326,9 @@ def test_toc_lists_pages_and_each_is_rendered(built_book: Path):
 @pytest.mark.parametrize("page", PAGES)
 def test_page_images_and_links_resolve(built_book: Path, page: str):
     html = page_file(built_book, page)
-    assert not missing_images(html), f"{page}: missing image files {missing_images(html)}"
-    broken = broken_links(html)
-    assert not broken, f"{page}: {len(broken)} broken internal links:\n" + "\n".join(broken)
+    problems = [f"missing image file: {src}" for src in missing_images(html)]
+    problems += [f"broken internal link: {link}" for link in broken_links(html)]
+    assert not problems, f"{page}:\n" + "\n".join(problems)
 
 
 @pytest.mark.slow
