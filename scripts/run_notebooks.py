@@ -2,8 +2,9 @@
 
 For each chapter ``book/NN_name.md``: refresh the paired ``.ipynb`` inputs from the ``.md``
 (jupytext, the ``.md`` wins), execute it into a temporary file, strip the volatile
-metadata (timestamps, durations), and only on success move it into place. A failing
-cell stops the run with the notebook and cell named.
+metadata (timestamps, per-cell durations; the notebook keeps its parameters and its run
+time in whole seconds for the book's execution report), and only on success move it into
+place. A failing cell stops the run with the notebook and cell named.
 
     python scripts/run_notebooks.py                       # every chapter, in place
     python scripts/run_notebooks.py book/04_bitcoin.md    # one chapter
@@ -27,7 +28,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
-VOLATILE_NOTEBOOK_KEYS = ("papermill",)
 VOLATILE_CELL_KEYS = ("papermill", "execution")
 
 
@@ -53,11 +53,22 @@ def coalesce_streams(outputs: list) -> list:
     return merged
 
 
+def stable_run_record(papermill_meta: dict) -> dict:
+    """What the execution report needs from papermill's record: parameters, whole seconds.
+
+    Timestamps, paths and sub-second durations would change the file on every re-run.
+    """
+    record = {"parameters": dict(papermill_meta.get("parameters") or {})}
+    if papermill_meta.get("duration") is not None:
+        record["duration"] = round(float(papermill_meta["duration"]))
+    return record
+
+
 def strip_volatile(path: Path) -> None:
     """Drop papermill's timestamps, empty tag lists, split streams: re-runs leave git clean."""
     nb = nbformat.read(path, as_version=4)
-    for key in VOLATILE_NOTEBOOK_KEYS:
-        nb["metadata"].pop(key, None)
+    if "papermill" in nb["metadata"]:
+        nb["metadata"]["papermill"] = stable_run_record(nb["metadata"]["papermill"])
     for cell in nb["cells"]:
         for key in VOLATILE_CELL_KEYS:
             cell.get("metadata", {}).pop(key, None)

@@ -1,0 +1,102 @@
+"""The execution report reads what each executed notebook records; run_notebooks keeps it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "_ext"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from execution_report import data_lines, parameter_defaults, read_run  # noqa: E402
+from run_notebooks import stable_run_record, strip_volatile  # noqa: E402
+
+
+def executed_notebook(path: Path, papermill: dict | None = None) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            'SEED = 0\nSWEEP = {\n    "hidden": [8, 16],\n}\nLR: float = 0.01\nimport os',
+            metadata={"tags": ["parameters"]},
+        ),
+        nbformat.v4.new_code_cell(
+            "print(...)",
+            outputs=[
+                nbformat.v4.new_output(
+                    "stream", name="stdout", text="Data: real file btc.csv, 1273 rows\nok\n"
+                ),
+                nbformat.v4.new_output(
+                    "stream", name="stdout", text="Data: real file btc.csv, 1273 rows\n"
+                ),
+            ],
+        ),
+    ]
+    if papermill is not None:
+        nb.metadata["papermill"] = papermill
+    nbformat.write(nb, path)
+    return path
+
+
+def test_reads_duration_parameters_and_data(tmp_path: Path):
+    path = executed_notebook(tmp_path / "01_x.ipynb", {"duration": 41.6, "parameters": {"SEED": 3}})
+    run = read_run(path)
+    assert run.duration_s == 42
+    assert run.defaults == [
+        ("SEED", "0"),
+        ("SWEEP", '{\n    "hidden": [8, 16],\n}'),
+        ("LR", "0.01"),
+    ]
+    assert run.injected == {"SEED": 3}
+    assert run.data == ["real file btc.csv, 1273 rows"]
+
+
+def test_notebook_without_papermill_record_is_not_recorded(tmp_path: Path):
+    run = read_run(executed_notebook(tmp_path / "01_x.ipynb"))
+    assert run.duration_s is None and run.injected == {}
+    assert [name for name, _ in run.defaults] == ["SEED", "SWEEP", "LR"]
+
+
+def test_parameters_cell_that_is_not_python_names_the_notebook():
+    with pytest.raises(ValueError, match="01_x.ipynb: parameters cell"):
+        parameter_defaults("%matplotlib inline\nSEED = 0", "01_x.ipynb")
+
+
+def test_data_lines_ignore_other_outputs():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Data: not an output"),
+        nbformat.v4.new_code_cell(
+            "x", outputs=[nbformat.v4.new_output("stream", name="stdout", text="no data here\n")]
+        ),
+    ]
+    assert data_lines(nb) == []
+
+
+def test_stable_run_record_keeps_parameters_and_whole_seconds():
+    record = stable_run_record(
+        {
+            "duration": 12.49,
+            "start_time": "2026-01-01T00:00:00",
+            "end_time": "2026-01-01T00:00:12",
+            "parameters": {"EPOCHS": 2},
+            "input_path": "/tmp/x.ipynb",
+            "exception": None,
+        }
+    )
+    assert record == {"parameters": {"EPOCHS": 2}, "duration": 12}
+    assert stable_run_record({"duration": None}) == {"parameters": {}}
+
+
+def test_strip_volatile_keeps_the_run_record(tmp_path: Path):
+    path = executed_notebook(
+        tmp_path / "01_x.ipynb",
+        {"duration": 7.7, "parameters": {}, "start_time": "2026-01-01T00:00:00"},
+    )
+    strip_volatile(path)
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["papermill"] == {"parameters": {}, "duration": 8}
+    assert read_run(path).duration_s == 8
