@@ -18,7 +18,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # This checkout's tutorials_lib comes first, also for notebook kernels and in git worktrees.
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help book notebooks html test lint unit clean
+.PHONY: help book notebooks html test lint clean
 
 help:
 	@echo "make book   execute every chapter (papermill) and render the HTML book"

@@ -50,9 +50,9 @@ def test_lstm_matches_keras(batch, time, features, units):
     seq, h_last, c_last, weights = keras_lstm(x, units, seed=batch + units)
     got, c_final = lstm_forward(x, *weights, return_state=True)
     assert got.shape == (batch, time, units)
-    assert np.max(np.abs(got - seq)) < 1e-5
-    assert np.max(np.abs(got[:, -1] - h_last)) < 1e-5
-    assert np.max(np.abs(c_final - c_last)) < 1e-5
+    np.testing.assert_allclose(got, seq, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(got[:, -1], h_last, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(c_final, c_last, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
@@ -66,8 +66,8 @@ def test_gru_matches_keras(batch, time, features, units, reset_after):
         assert weights[2].shape == (3 * units,)
     got = gru_forward(x, *weights, reset_after=reset_after)
     assert got.shape == (batch, time, units)
-    assert np.max(np.abs(got - seq)) < 1e-5
-    assert np.max(np.abs(got[:, -1] - h_last)) < 1e-5
+    np.testing.assert_allclose(got, seq, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(got[:, -1], h_last, rtol=0, atol=1e-5)
 
 
 def test_lstm_initial_states_and_hard_sigmoid_match_keras():
@@ -80,8 +80,8 @@ def test_lstm_initial_states_and_hard_sigmoid_match_keras():
     got, c_final = lstm_forward(
         x, *weights, h0=h0, c0=c0, recurrent_activation="hard_sigmoid", return_state=True
     )
-    assert np.max(np.abs(got - seq)) < 1e-5
-    assert np.max(np.abs(c_final - c_last)) < 1e-5
+    np.testing.assert_allclose(got, seq, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(c_final, c_last, rtol=0, atol=1e-5)
     # the initial state matters: zeros give a different first step
     assert (
         np.max(np.abs(lstm_forward(x, *weights, recurrent_activation="hard_sigmoid") - seq)) > 1e-3
@@ -95,16 +95,16 @@ def test_gru_initial_state_matches_keras(reset_after):
     h0 = rng.normal(size=(3, 6)).astype("float32")
     seq, _, weights = keras_gru(x, 6, seed=2, initial_state=h0, reset_after=reset_after)
     got = gru_forward(x, *weights, h0=h0, reset_after=reset_after)
-    assert np.max(np.abs(got - seq)) < 1e-5
+    np.testing.assert_allclose(got, seq, rtol=0, atol=1e-5)
 
 
 def test_without_bias_matches_keras():
     x = np.random.default_rng(5).normal(size=(2, 4, 3)).astype("float32")
     seq, _, _, weights = keras_lstm(x, 3, seed=1, use_bias=False)
     assert len(weights) == 2
-    assert np.max(np.abs(lstm_forward(x, *weights) - seq)) < 1e-5
+    np.testing.assert_allclose(lstm_forward(x, *weights), seq, rtol=0, atol=1e-5)
     seq, _, weights = keras_gru(x, 3, seed=1, use_bias=False)
-    assert np.max(np.abs(gru_forward(x, *weights) - seq)) < 1e-5
+    np.testing.assert_allclose(gru_forward(x, *weights), seq, rtol=0, atol=1e-5)
 
 
 def test_gate_order_is_what_keras_uses():
@@ -278,3 +278,14 @@ def test_param_counts_reject_bad_sizes(bad):
         lstm_param_count(3, bad)
     with pytest.raises(ValueError, match="features must"):
         gru_param_count(bad, 3)
+
+
+def test_split_weights_check_their_arguments():
+    with pytest.raises(ValueError, match=r"recurrent_kernel must have shape \(2, 8\)"):
+        split_lstm_weights(np.ones((2, 8)), np.zeros((3, 8)))
+    with pytest.raises(ValueError, match=r"bias must have shape \(8,\)"):
+        split_lstm_weights(np.ones((2, 8)), np.zeros((2, 8)), np.zeros(3))
+    with pytest.raises(ValueError, match="reset_after must be True or False"):
+        split_gru_weights(np.ones((2, 6)), np.zeros((2, 6)), reset_after=1)
+    with pytest.raises(ValueError, match=r"bias must have shape \(2, 6\)"):
+        split_gru_weights(np.ones((2, 6)), np.zeros((2, 6)), np.zeros((2, 3)))

@@ -24,7 +24,7 @@ def test_matches_keras_simple_rnn(batch, time, features, units):
     expected, weights = keras_simple_rnn(x, units, seed=time)
     got = rnn_forward(x.astype("float32"), *weights)
     assert got.shape == (batch, time, units)
-    assert np.max(np.abs(got - expected)) < 1e-5
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
 
 
 def test_matches_keras_with_relu_and_initial_state():
@@ -37,7 +37,7 @@ def test_matches_keras_with_relu_and_initial_state():
     layer = keras.layers.SimpleRNN(4, return_sequences=True, activation="relu")
     expected = np.asarray(layer(x, initial_state=h0))
     got = rnn_forward(x, *layer.get_weights(), h0=h0, activation="relu")
-    assert np.max(np.abs(got - expected)) < 1e-5
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
 
 
 def test_recurrence_by_hand():

@@ -322,3 +322,67 @@ def test_real_msft_file():
     assert frame.loc["2018-01-02", "close"] == pytest.approx(85.95, abs=1e-5)
     assert frame.loc["2018-01-02", "adj_close"] == pytest.approx(80.74, abs=5e-3)
     assert frame.loc["2023-03-24", "adj_close"] == pytest.approx(280.57, abs=1e-5)
+
+
+# ---------------------------------------------------------------- pieces of read_prices
+
+
+def test_header_after_a_banner_only_when_the_second_line_names_a_date(tmp_path):
+    # Neither line names a date column: the first is the header, and the error says so.
+    text = "Created on 2020-01-01,somewhere\nOpen,High,Low,Close\n1,2,0.5,1.5\n"
+    with pytest.raises(ValueError, match=r"line 1: missing required columns \['date', 'open'"):
+        read_prices(write(tmp_path, text))
+    assert data._header_position([(1, "banner,x"), (2, '"Date",Open')]) == 1
+    assert data._header_position([(1, "Date,Open"), (2, "Date,Open")]) == 0
+    assert data._header_position([(1, "banner")]) == 0
+
+
+def test_header_aliases_and_generic_layout(tmp_path):
+    text = "date,OPEN,high,Low,close,Adjusted_Close\n2020-01-01,1,2,0.5,1.5,1.4\n"
+    frame = read_prices(write(tmp_path, text))
+    assert list(frame.columns) == ["open", "high", "low", "close", "adj_close"]
+    assert frame.attrs["layout"] == "yahoo" and frame.attrs["symbol"] is None
+    generic = read_prices(write(tmp_path, "Date,Open,High,Low,Close\n2020-01-01,1,2,0.5,1.5\n"))
+    assert generic.attrs["layout"] == "generic" and generic.attrs["ignored_columns"] == []
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("Date,Open,High,Low,Close,Close", r"line 1: duplicate columns \['close'\]"),
+        ("Date,Symbol,Open,High,Low,Close,Volume A,Volume B,Volume C",
+         "line 1: more than two volume columns"),
+    ],
+)  # fmt: skip
+def test_bad_headers_are_named(tmp_path, header, message):
+    fields = header.count(",") + 1
+    text = f"{header}\n2020-01-01,{','.join(['1'] * (fields - 1))}\n"
+    with pytest.raises(ValueError, match=message):
+        read_prices(write(tmp_path, text, name="bad.csv"))
+
+
+def test_negative_volume_is_refused_but_zero_volume_is_not(tmp_path):
+    header = "Date,Open,High,Low,Close,Volume\n"
+    frame = read_prices(write(tmp_path, header + "2020-01-01,1,2,0.5,1.5,0\n"))
+    assert frame["volume"].tolist() == [0.0]
+    with pytest.raises(ValueError, match=r"line 2: negative value -1 in column 'volume'"):
+        read_prices(write(tmp_path, header + "2020-01-01,1,2,0.5,1.5,-1\n"))
+
+
+def test_many_rows_with_empty_fields_are_summarised(tmp_path):
+    rows = "".join(f"2020-01-{d:02d},1,,0.5,1.5\n" for d in range(1, 8))
+    path = write(tmp_path, "Date,Open,High,Low,Close\n" + rows)
+    with pytest.raises(ValueError, match=r"line 6 \(2020-01-05\): high and 2 more$"):
+        read_prices(path, missing="raise")
+    with pytest.warns(MissingFieldsWarning) as record:
+        frame = read_prices(path, missing="drop")
+    assert frame.empty and len(frame.attrs["missing"]) == 7
+    assert record[0].filename == __file__  # the warning points at the caller of read_prices
+
+
+def test_numeric_column_reports_empty_cells_and_refuses_text():
+    numbers, empty = data._numeric_column("high", ["1.5", "", "2"], [2, 3, 4], Path("f.csv"))
+    np.testing.assert_allclose(numbers, [1.5, np.nan, 2.0])
+    assert empty == [1]
+    with pytest.raises(ValueError, match=r"f\.csv: line 3: non-numeric value 'n/a'"):
+        data._numeric_column("high", ["1.5", "n/a"], [2, 3], Path("f.csv"))

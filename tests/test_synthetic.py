@@ -28,7 +28,7 @@ def test_seeded_runs_repeat_and_differ_across_seeds():
     c = cointegrated_pair(60, 0.9, 0.1, seed=2)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
-    assert not np.allclose(a[0], c[0])
+    assert not np.allclose(a[0], c[0])  # seeds 1 and 2 give different walks
 
 
 def test_gap_stays_small_while_levels_wander():
@@ -55,13 +55,13 @@ def test_random_walk():
     [
         ({"n": 0}, "n must be >= 1"),
         ({"n": 2.5}, "n must be an integer"),
-        ({"delta": 1.5}, r"delta must be <= 1.0"),
-        ({"delta": -0.1}, r"delta must be >= 0.0"),
-        ({"sigma": float("nan")}, "sigma must be a finite real number"),
-        ({"sigma": "0.1"}, "sigma must be a finite real number"),
-        ({"p0": float("inf")}, "p0 must be a finite real number"),
+        ({"delta": 1.5}, r"delta must be a number in \[0, 1\], got 1\.5"),
+        ({"delta": -0.1}, r"delta must be a number in \[0, 1\], got -0\.1"),
+        ({"sigma": float("nan")}, "sigma must be a finite number"),
+        ({"sigma": "0.1"}, "sigma must be a number"),
+        ({"p0": float("inf")}, "p0 must be a finite number"),
         ({"seed": -1}, "seed must be >= 0"),
-        ({"seed": 1.0}, "seed must be an integer"),
+        ({"seed": 1.0}, "seed must be an integer >= 0 or a numpy.random.Generator"),
     ],
 )
 def test_bad_arguments(kwargs, message):
@@ -75,6 +75,20 @@ def test_random_walk_bad_arguments():
         random_walk(0)
     with pytest.raises(ValueError, match="p0 must be a finite"):
         random_walk(3, p0=float("nan"))
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        random_walk(3, seed=-1)
+
+
+def test_a_generator_seed_is_drawn_from():
+    w = random_walk(10, seed=np.random.default_rng(4))
+    np.testing.assert_allclose(w, random_walk(10, seed=4))
+    rng = np.random.default_rng(5)
+    first, second = (
+        cointegrated_pair(20, 0.5, 0.5, seed=rng),
+        cointegrated_pair(20, 0.5, 0.5, seed=rng),
+    )
+    assert not np.array_equal(first[0], second[0])  # the generator moved on
+    np.testing.assert_allclose(first[0], cointegrated_pair(20, 0.5, 0.5, seed=5)[0])
 
 
 def test_regression_intercepts_match_polyfit():

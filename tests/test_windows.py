@@ -75,10 +75,42 @@ def test_bad_arguments(args, message):
 def test_chronological_split():
     assert chronological_split(1266, 0.8) == 1013
     assert chronological_split(10, 0.01) == 1 and chronological_split(10, 0.99) == 9
-    with pytest.raises(ValueError, match="train_fraction"):
+    with pytest.raises(ValueError, match="train_fraction must be strictly between 0 and 1"):
         chronological_split(10, 1.0)
     with pytest.raises(ValueError, match="n must be >= 2"):
         chronological_split(1, 0.5)
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.8])
+@pytest.mark.parametrize(("lookback", "horizon"), [(1, 1), (5, 1), (4, 3)])
+@pytest.mark.parametrize("features", [None, 2])
+def test_no_training_window_sees_a_value_from_the_test_span(lookback, horizon, fraction, features):
+    """Windows split by chronological_split: changing any value at or after the first test
+    target changes no training input and no training target, and changes some test window."""
+    shape = (40,) if features is None else (40, features)
+    values = np.random.default_rng(lookback + horizon).normal(size=shape)
+    X, y = sliding_windows(values, lookback, horizon)
+    split = chronological_split(len(y), fraction)
+    first_test_row = split + lookback + horizon - 1  # the row that y[split] is read from
+    for row in range(first_test_row, len(values)):
+        changed = values.copy()
+        changed[row] += 1000.0
+        X_c, y_c = sliding_windows(changed, lookback, horizon)
+        np.testing.assert_array_equal(X_c[:split], X[:split])
+        np.testing.assert_array_equal(y_c[:split], y[:split])
+        assert not (
+            np.array_equal(X_c[split:], X[split:]) and np.array_equal(y_c[split:], y[split:])
+        )
+
+
+def test_the_last_training_row_does_reach_a_training_target():
+    """The property above can fail: the row just before the test span is a training target."""
+    values = np.arange(30.0)
+    X, y = sliding_windows(values, lookback=4, horizon=2)
+    split = chronological_split(len(y), 0.7)
+    changed = values.copy()
+    changed[split + 4 + 2 - 2] += 1.0
+    assert not np.array_equal(sliding_windows(changed, 4, 2)[1][:split], y[:split])
 
 
 def test_lookback_equal_to_length_minus_horizon_gives_one_window_2d():

@@ -15,6 +15,21 @@ import numpy as np
 
 from tutorials_lib._checks import as_float_array, check_int, check_shape
 
+__all__ = [
+    "ACTIVATIONS",
+    "GATE_ACTIVATIONS",
+    "GRU_GATES",
+    "LSTM_GATES",
+    "dense_param_count",
+    "gru_forward",
+    "gru_param_count",
+    "lstm_forward",
+    "lstm_param_count",
+    "rnn_forward",
+    "split_gru_weights",
+    "split_lstm_weights",
+]
+
 ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0.0),
@@ -112,14 +127,8 @@ def rnn_forward(
     return np.stack(outputs, axis=1)
 
 
-def split_lstm_weights(kernel, recurrent_kernel, bias=None) -> dict[str, dict[str, np.ndarray]]:
-    """Split Keras' fused LSTM weights into named per-gate blocks.
-
-    Returns ``{gate: {"W": (features, units), "U": (units, units), "b": (units,)}}`` for the
-    gates in :data:`LSTM_GATES` order (input, forget, candidate, output). ``bias=None``
-    (a layer built with ``use_bias=False``) gives zero biases.
-    """
-    kernel, recurrent_kernel, units = _check_fused(kernel, recurrent_kernel, 4)
+def _lstm_blocks(kernel, recurrent_kernel, bias, units: int) -> dict[str, dict[str, np.ndarray]]:
+    """Per-gate blocks of validated fused LSTM kernels; checks and splits the bias."""
     if bias is None:
         bias = np.zeros(4 * units)
     bias = as_float_array("bias", bias, ndim=1).astype(np.float64)
@@ -131,20 +140,21 @@ def split_lstm_weights(kernel, recurrent_kernel, bias=None) -> dict[str, dict[st
     return blocks
 
 
-def split_gru_weights(
-    kernel, recurrent_kernel, bias=None, reset_after: bool = True
-) -> dict[str, dict[str, np.ndarray]]:
-    """Split Keras' fused GRU weights into named per-gate blocks.
+def split_lstm_weights(kernel, recurrent_kernel, bias=None) -> dict[str, dict[str, np.ndarray]]:
+    """Split Keras' fused LSTM weights into named per-gate blocks.
 
-    Returns ``{gate: {"W", "U", "b", "b_rec"}}`` for the gates in :data:`GRU_GATES` order
-    (update, reset, candidate). With ``reset_after=True`` (the Keras default) the bias is
-    (2, 3*units): row 0 is added to the input projection ``x W``, row 1 (``b_rec``) to the
-    recurrent projection ``h U``. With ``reset_after=False`` the bias is (3*units,) and
-    ``b_rec`` is zero. ``bias=None`` (``use_bias=False``) gives zero biases.
+    Returns ``{gate: {"W": (features, units), "U": (units, units), "b": (units,)}}`` for the
+    gates in :data:`LSTM_GATES` order (input, forget, candidate, output). ``bias=None``
+    (a layer built with ``use_bias=False``) gives zero biases.
     """
-    if not isinstance(reset_after, bool):
-        raise ValueError(f"reset_after must be True or False, got {reset_after!r}")
-    kernel, recurrent_kernel, units = _check_fused(kernel, recurrent_kernel, 3)
+    kernel, recurrent_kernel, units = _check_fused(kernel, recurrent_kernel, 4)
+    return _lstm_blocks(kernel, recurrent_kernel, bias, units)
+
+
+def _gru_blocks(
+    kernel, recurrent_kernel, bias, units: int, reset_after: bool
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per-gate blocks of validated fused GRU kernels; checks and splits the bias."""
     if bias is None:
         input_bias = recurrent_bias = np.zeros(3 * units)
     elif reset_after:
@@ -165,6 +175,27 @@ def split_gru_weights(
             "b_rec": recurrent_bias[cols],
         }
     return blocks
+
+
+def _check_reset_after(reset_after) -> None:
+    if not isinstance(reset_after, bool):
+        raise ValueError(f"reset_after must be True or False, got {reset_after!r}")
+
+
+def split_gru_weights(
+    kernel, recurrent_kernel, bias=None, reset_after: bool = True
+) -> dict[str, dict[str, np.ndarray]]:
+    """Split Keras' fused GRU weights into named per-gate blocks.
+
+    Returns ``{gate: {"W", "U", "b", "b_rec"}}`` for the gates in :data:`GRU_GATES` order
+    (update, reset, candidate). With ``reset_after=True`` (the Keras default) the bias is
+    (2, 3*units): row 0 is added to the input projection ``x W``, row 1 (``b_rec``) to the
+    recurrent projection ``h U``. With ``reset_after=False`` the bias is (3*units,) and
+    ``b_rec`` is zero. ``bias=None`` (``use_bias=False``) gives zero biases.
+    """
+    _check_reset_after(reset_after)
+    kernel, recurrent_kernel, units = _check_fused(kernel, recurrent_kernel, 3)
+    return _gru_blocks(kernel, recurrent_kernel, bias, units, reset_after)
 
 
 def lstm_forward(
@@ -197,9 +228,9 @@ def lstm_forward(
     step. The extras follow the hidden sequence in that order.
     """
     x = _check_sequence(x)
-    batch, steps, features = x.shape
+    batch, _, features = x.shape
     kernel, recurrent_kernel, units = _check_fused(kernel, recurrent_kernel, 4, features)
-    blocks = split_lstm_weights(kernel, recurrent_kernel, bias)
+    blocks = _lstm_blocks(kernel, recurrent_kernel, bias, units)
     _check_activation("activation", activation, ACTIVATIONS)
     _check_activation("recurrent_activation", recurrent_activation, GATE_ACTIVATIONS)
     act, gate_act = ACTIVATIONS[activation], GATE_ACTIVATIONS[recurrent_activation]
@@ -262,10 +293,11 @@ def gru_forward(
     Returns the hidden sequence (batch, time, units); with ``return_gates`` also a dict of
     (batch, time, units) arrays for the gates of :data:`GRU_GATES`.
     """
+    _check_reset_after(reset_after)
     x = _check_sequence(x)
-    batch, steps, features = x.shape
+    batch, _, features = x.shape
     kernel, recurrent_kernel, units = _check_fused(kernel, recurrent_kernel, 3, features)
-    blocks = split_gru_weights(kernel, recurrent_kernel, bias, reset_after=reset_after)
+    blocks = _gru_blocks(kernel, recurrent_kernel, bias, units, reset_after)
     _check_activation("activation", activation, ACTIVATIONS)
     _check_activation("recurrent_activation", recurrent_activation, GATE_ACTIVATIONS)
     act, gate_act = ACTIVATIONS[activation], GATE_ACTIVATIONS[recurrent_activation]

@@ -39,6 +39,36 @@ import pandas as pd
 
 from tutorials_lib._checks import check_int
 
+__all__ = [
+    "BITCOIN_DAYS",
+    "BITCOIN_FILE",
+    "BITCOIN_FIRST_CLOSE",
+    "BITCOIN_LOG_RETURN_MEAN",
+    "BITCOIN_LOG_RETURN_STD",
+    "BITCOIN_START",
+    "DATA_ENV",
+    "DATE_FORMATS",
+    "FALLBACK_TICKERS",
+    "KNOWN_SHA256",
+    "LABEL_COLUMNS",
+    "PRICE_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "STOCK_FILES",
+    "VOLUME_COLUMNS",
+    "ChecksumWarning",
+    "MissingFieldsWarning",
+    "bokeh_stock",
+    "check_known_file",
+    "data_dir",
+    "data_file",
+    "describe_source",
+    "load_bitcoin",
+    "load_stock",
+    "read_prices",
+    "sha256_of",
+    "synthetic_bitcoin",
+]
+
 #: Environment variable naming the directory that holds the real data files.
 DATA_ENV = "RNN_BOOK_DATA_DIR"
 
@@ -154,6 +184,167 @@ def _parse_dates(values: list[str], lines: list[int], path: Path) -> pd.Datetime
     return pd.DatetimeIndex(parsed, name="date")
 
 
+def _numbered_lines(path: Path) -> tuple[bytes, list[tuple[int, str]]]:
+    """The file's bytes and its non-blank lines with their 1-based numbers."""
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err})") from None
+    # splitlines() accepts \n, \r\n and \r, also mixed in one file; numbering is 1-based.
+    numbered = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if not numbered:
+        raise ValueError(f"{path}: the file is empty")
+    return raw, numbered
+
+
+def _names_a_date_column(line: str) -> bool:
+    return any(_header_name(field) == "date" for field in next(csv.reader([line])))
+
+
+def _header_position(numbered: list[tuple[int, str]]) -> int:
+    """Index in ``numbered`` of the header: 0, or 1 after a banner line without a date column.
+
+    A banner such as ``Created on ...,https://www.CryptoDataDownload.com`` precedes the header
+    of some CryptoDataDownload files. When neither line names a date column the first line is
+    taken as the header, so the error names its missing columns.
+    """
+    if len(numbered) > 1 and not _names_a_date_column(numbered[0][1]):
+        if _names_a_date_column(numbered[1][1]):
+            return 1
+    return 0
+
+
+def _read_header(line_no: int, text: str, path: Path) -> tuple[list[str], list[str | None]]:
+    """The raw header fields and their canonical names; all required columns must be there."""
+    raw_header = next(csv.reader([text]))
+    columns = _canonical_columns(raw_header, path, line_no)
+    absent = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if absent:
+        raise ValueError(
+            f"{path}: line {line_no}: missing required columns {absent} "
+            f"(header: {', '.join(raw_header)})"
+        )
+    return raw_header, columns
+
+
+def _read_rows(
+    body: list[tuple[int, str]], columns: list[str | None], path: Path
+) -> tuple[list[int], dict[str, list[str]]]:
+    """Split the data rows into stripped text cells per kept column, with their line numbers."""
+    if not body:
+        raise ValueError(f"{path}: the file has a header but no data rows")
+    lines: list[int] = []
+    cells: dict[str, list[str]] = {c: [] for c in columns if c is not None}
+    for line_no, text_line in body:
+        row = next(csv.reader([text_line]))
+        if len(row) != len(columns):
+            raise ValueError(
+                f"{path}: line {line_no}: {len(row)} fields, the header has {len(columns)}"
+            )
+        lines.append(line_no)
+        for name, value in zip(columns, row, strict=True):
+            if name is not None:
+                cells[name].append(value.strip())
+    return lines, cells
+
+
+def _single_label(labels: dict[str, list[str]], path: Path) -> str | None:
+    """The one value of the label columns (``symbol``, ``name``); several values are an error."""
+    symbol = None
+    for name, values in labels.items():
+        distinct = sorted(set(values))
+        if len(distinct) > 1:
+            raise ValueError(f"{path}: column {name!r} holds several values {distinct[:5]}")
+        symbol = distinct[0] if distinct else symbol
+    return symbol
+
+
+def _numeric_column(
+    name: str, values: list[str], lines: list[int], path: Path
+) -> tuple[np.ndarray, list[int]]:
+    """Parse one column: floats with NaN for empty cells, and the row indices of those cells.
+
+    Non-numeric text is an error, so are negative values and, in price columns, zero.
+    """
+    numbers = pd.to_numeric(pd.Series(values, dtype="string"), errors="coerce").to_numpy(
+        dtype=float
+    )
+    empty: list[int] = []
+    for i in np.flatnonzero(np.isnan(numbers)):
+        if values[i] != "":
+            raise ValueError(
+                f"{path}: line {lines[i]}: non-numeric value {values[i]!r} in column {name!r}"
+            )
+        empty.append(int(i))
+    finite = ~np.isnan(numbers)
+    if name in PRICE_COLUMNS:
+        bad = np.flatnonzero(finite & (numbers <= 0))
+        if bad.size:
+            what = "negative" if numbers[bad[0]] < 0 else "zero"
+            raise ValueError(
+                f"{path}: line {lines[bad[0]]}: {what} price {values[bad[0]]} in column "
+                f"{name!r} (prices must be positive)"
+            )
+    else:
+        bad = np.flatnonzero(finite & (numbers < 0))
+        if bad.size:
+            raise ValueError(
+                f"{path}: line {lines[bad[0]]}: negative value {values[bad[0]]} in column {name!r}"
+            )
+    return numbers, empty
+
+
+def _check_unique_dates(index: pd.DatetimeIndex, lines: list[int], path: Path) -> None:
+    dup = index.duplicated(keep=False)
+    if dup.any():
+        where = np.flatnonzero(dup)
+        first_date = index[where[0]]
+        same = [lines[i] for i in where if index[i] == first_date]
+        raise ValueError(
+            f"{path}: duplicate date {first_date.date()} on lines {', '.join(map(str, same))}"
+        )
+
+
+def _apply_missing_policy(
+    frame: pd.DataFrame,
+    empty_rows: dict[int, list[str]],
+    lines: list[int],
+    missing: str,
+    path: Path,
+) -> tuple[pd.DataFrame, list[dict]]:
+    """Keep, drop or refuse the rows with empty price fields; warn when keeping or dropping.
+
+    Returns the frame and the list of those rows (line, date, empty columns), in file order.
+    """
+    index = frame.index
+    missing_list = [
+        {"line": lines[i], "date": str(index[i].date()), "columns": cols}
+        for i, cols in sorted(empty_rows.items())
+    ]
+    if not missing_list:
+        return frame, missing_list
+    described = "; ".join(
+        f"line {m['line']} ({m['date']}): {', '.join(m['columns'])}" for m in missing_list[:5]
+    )
+    more = f" and {len(missing_list) - 5} more" if len(missing_list) > 5 else ""
+    if missing == "raise":
+        raise ValueError(f"{path}: empty price fields on {described}{more}")
+    action = "dropped those rows" if missing == "drop" else "kept the rows with NaN in those cells"
+    # The file name only (not the directory), so the message is the same on every machine.
+    # stacklevel 3: the warning points at the code that called read_prices.
+    warnings.warn(
+        f"{path.name}: empty fields on {described}{more}; {action}",
+        MissingFieldsWarning,
+        stacklevel=3,
+    )
+    if missing == "drop":
+        frame = frame.drop(index=[index[i] for i in sorted(empty_rows)])
+    return frame, missing_list
+
+
 def read_prices(
     path: str | os.PathLike,
     missing: Literal["keep", "drop", "raise"] = "keep",
@@ -172,125 +363,21 @@ def read_prices(
     if missing not in ("keep", "drop", "raise"):
         raise ValueError(f"missing must be 'keep', 'drop' or 'raise', got {missing!r}")
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not UTF-8 text ({err})") from None
-    # splitlines() accepts \n, \r\n and \r, also mixed in one file; numbering is 1-based.
-    numbered = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
-    if not numbered:
-        raise ValueError(f"{path}: the file is empty")
-
-    def names_a_date_column(text: str) -> bool:
-        return any(_header_name(field) == "date" for field in next(csv.reader([text])))
-
-    header_at = 0
-    if not names_a_date_column(numbered[0][1]) and len(numbered) > 1:
-        if names_a_date_column(numbered[1][1]):
-            # A banner such as "Created on ...,https://www.CryptoDataDownload.com".
-            header_at = 1
-    header_line, header_text = numbered[header_at]
-    raw_header = next(csv.reader([header_text]))
-    columns = _canonical_columns(raw_header, path, header_line)
-    absent = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if absent:
-        raise ValueError(
-            f"{path}: line {header_line}: missing required columns {absent} "
-            f"(header: {', '.join(raw_header)})"
-        )
-    body = numbered[header_at + 1 :]
-    if not body:
-        raise ValueError(f"{path}: the file has a header but no data rows")
-
-    lines: list[int] = []
-    cells: dict[str, list[str]] = {c: [] for c in columns if c is not None}
-    for line_no, text_line in body:
-        row = next(csv.reader([text_line]))
-        if len(row) != len(columns):
-            raise ValueError(
-                f"{path}: line {line_no}: {len(row)} fields, the header has {len(columns)}"
-            )
-        lines.append(line_no)
-        for name, value in zip(columns, row, strict=True):
-            if name is not None:
-                cells[name].append(value.strip())
+    raw, numbered = _numbered_lines(path)
+    header_at = _header_position(numbered)
+    raw_header, columns = _read_header(*numbered[header_at], path)
+    lines, cells = _read_rows(numbered[header_at + 1 :], columns, path)
 
     index = _parse_dates(cells.pop("date"), lines, path)
-    labels = {c: cells.pop(c) for c in LABEL_COLUMNS if c in cells}
-    symbol = None
-    for name, values in labels.items():
-        distinct = sorted(set(values))
-        if len(distinct) > 1:
-            raise ValueError(f"{path}: column {name!r} holds several values {distinct[:5]}")
-        symbol = distinct[0] if distinct else symbol
-
-    order = [c for c in (*PRICE_COLUMNS, *VOLUME_COLUMNS) if c in cells]
+    symbol = _single_label({c: cells.pop(c) for c in LABEL_COLUMNS if c in cells}, path)
     frame = pd.DataFrame(index=index)
     empty_rows: dict[int, list[str]] = {}
-    for name in order:
-        values = cells[name]
-        numbers = pd.to_numeric(pd.Series(values, dtype="string"), errors="coerce").to_numpy(
-            dtype=float
-        )
-        for i in np.flatnonzero(np.isnan(numbers)):
-            if values[i] == "":
-                empty_rows.setdefault(int(i), []).append(name)
-            else:
-                raise ValueError(
-                    f"{path}: line {lines[i]}: non-numeric value {values[i]!r} in column {name!r}"
-                )
-        finite = ~np.isnan(numbers)
-        if name in PRICE_COLUMNS:
-            bad = np.flatnonzero(finite & (numbers <= 0))
-            what = "negative" if bad.size and numbers[bad[0]] < 0 else "zero"
-            if bad.size:
-                raise ValueError(
-                    f"{path}: line {lines[bad[0]]}: {what} price {values[bad[0]]} in column "
-                    f"{name!r} (prices must be positive)"
-                )
-        else:
-            bad = np.flatnonzero(finite & (numbers < 0))
-            if bad.size:
-                raise ValueError(
-                    f"{path}: line {lines[bad[0]]}: negative value {values[bad[0]]} in column "
-                    f"{name!r}"
-                )
-        frame[name] = numbers
-
-    dup = index.duplicated(keep=False)
-    if dup.any():
-        where = np.flatnonzero(dup)
-        first_date = index[where[0]]
-        same = [lines[i] for i in where if index[i] == first_date]
-        raise ValueError(
-            f"{path}: duplicate date {first_date.date()} on lines {', '.join(map(str, same))}"
-        )
-
-    missing_list = [
-        {"line": lines[i], "date": str(index[i].date()), "columns": cols}
-        for i, cols in sorted(empty_rows.items())
-    ]
-    if missing_list:
-        described = "; ".join(
-            f"line {m['line']} ({m['date']}): {', '.join(m['columns'])}" for m in missing_list[:5]
-        )
-        more = f" and {len(missing_list) - 5} more" if len(missing_list) > 5 else ""
-        if missing == "raise":
-            raise ValueError(f"{path}: empty price fields on {described}{more}")
-        action = (
-            "dropped those rows" if missing == "drop" else "kept the rows with NaN in those cells"
-        )
-        # The file name only (not the directory), so the message is the same on every machine.
-        warnings.warn(
-            f"{path.name}: empty fields on {described}{more}; {action}",
-            MissingFieldsWarning,
-            stacklevel=2,
-        )
-        if missing == "drop":
-            frame = frame.drop(index=[index[i] for i in sorted(empty_rows)])
+    for name in (c for c in (*PRICE_COLUMNS, *VOLUME_COLUMNS) if c in cells):
+        frame[name], empty = _numeric_column(name, cells[name], lines, path)
+        for i in empty:
+            empty_rows.setdefault(i, []).append(name)
+    _check_unique_dates(index, lines, path)
+    frame, missing_list = _apply_missing_policy(frame, empty_rows, lines, missing, path)
 
     newest_first = bool(len(index) > 1 and index[0] > index[-1])
     frame = frame.sort_index()

@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import keras
 
+from tutorials_lib._checks import check_dropout as _check_dropout
 from tutorials_lib._checks import check_int
-
-
-def _check_dropout(dropout) -> float:
-    if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
-    return float(dropout)
 
 
 def _seeds(seed: int | None, count: int) -> list[int | None]:

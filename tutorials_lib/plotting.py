@@ -9,6 +9,8 @@ from __future__ import annotations
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
+__all__ = ["COLORS", "HOUSE_STYLE", "label", "new_axes", "use_house_style"]
+
 #: Colours with fixed meanings across chapters.
 COLORS = {
     "actual": "#222222",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import random
 import sys
 
-import numpy as np
-
 from tutorials_lib._checks import check_int
+
+__all__ = ["TF_ENVIRONMENT", "configure_tensorflow_env", "set_seed"]
 
 #: The TensorFlow settings every chapter runs with. oneDNN off: the same bits on every run
 #: and no start-up notice on stderr (which nbval cannot reproduce); level 3: no C++ log lines.
@@ -28,11 +27,11 @@ def configure_tensorflow_env() -> None:
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and Keras (and so TensorFlow), and turn on op determinism.
 
-    With the same seed and the same environment, training gives bit-identical weights.
+    ``keras.utils.set_random_seed`` seeds Python's ``random``, NumPy's global state and
+    TensorFlow in one call. With the same seed and the same environment, training gives
+    bit-identical weights.
     """
     seed = check_int("seed", seed, minimum=0)
-    random.seed(seed)
-    np.random.seed(seed)  # noqa: NPY002 - older code (and the sources) use the global state
     import keras
     import tensorflow as tf
 

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from tutorials_lib._checks import as_float_array, check_int
+from tutorials_lib._checks import as_float_array, check_float, check_int, check_seed
 
-
-def _check_float(name: str, value, low: float | None = None, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    value = float(value)
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value}")
-    return value
+__all__ = ["cointegrated_pair", "random_walk", "regression_intercepts"]
 
 
 def cointegrated_pair(
-    n: int, delta: float, sigma: float, p0: float = 0.0, seed: int | None = None
+    n: int,
+    delta: float,
+    sigma: float,
+    p0: float = 0.0,
+    seed: int | np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two random walks pulled towards each other: a cointegrated pair of ``n + 1`` points.
 
@@ -33,15 +26,14 @@ def cointegrated_pair(
     with ``e_t, u_t`` independent standard normal draws. ``delta`` and ``sigma`` in [0, 1]
     are the strengths with which each series closes the gap to the other; ``y`` reacts to
     the already-updated ``x``. Both series wander like random walks, but their gap stays
-    stationary as long as ``delta + sigma > 0``. ``seed`` (an int >= 0) makes it repeatable;
-    None draws fresh randomness.
+    stationary as long as ``delta + sigma > 0``. ``seed`` (an int >= 0, or a NumPy Generator to
+    draw from) makes it repeatable; None draws fresh randomness.
     """
     n = check_int("n", n, minimum=1)
-    delta = _check_float("delta", delta, 0.0, 1.0)
-    sigma = _check_float("sigma", sigma, 0.0, 1.0)
-    p0 = _check_float("p0", p0)
-    if seed is not None:
-        seed = check_int("seed", seed, minimum=0)
+    delta = check_float("delta", delta, 0.0, 1.0)
+    sigma = check_float("sigma", sigma, 0.0, 1.0)
+    p0 = check_float("p0", p0)
+    seed = check_seed("seed", seed, allow_none=True)
     rng = np.random.default_rng(seed)
     x = np.empty(n + 1)
     y = np.empty(n + 1)
@@ -52,12 +44,16 @@ def cointegrated_pair(
     return x, y
 
 
-def random_walk(n: int, p0: float = 0.0, seed: int | None = None) -> np.ndarray:
-    """A Gaussian random walk of ``n + 1`` points starting at ``p0`` (standard normal steps)."""
+def random_walk(
+    n: int, p0: float = 0.0, seed: int | np.random.Generator | None = None
+) -> np.ndarray:
+    """A Gaussian random walk of ``n + 1`` points starting at ``p0`` (standard normal steps).
+
+    ``seed`` as in :func:`cointegrated_pair`: an int >= 0, a NumPy Generator, or None.
+    """
     n = check_int("n", n, minimum=1)
-    p0 = _check_float("p0", p0)
-    if seed is not None:
-        seed = check_int("seed", seed, minimum=0)
+    p0 = check_float("p0", p0)
+    seed = check_seed("seed", seed, allow_none=True)
     steps = np.random.default_rng(seed).standard_normal(n)
     return p0 + np.concatenate([[0.0], np.cumsum(steps)])
 

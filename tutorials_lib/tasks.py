@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tutorials_lib._checks import check_int
+from tutorials_lib._checks import check_int, check_seed
 
 
 def delayed_recall(
@@ -39,7 +39,7 @@ def delayed_recall(
             f"need min_delay <= max_delay <= length - 1, got min_delay={min_delay}, "
             f"max_delay={max_delay}, length={length}"
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("seed", seed, allow_none=True))
     values = rng.uniform(-1.0, 1.0, size=(n, length))
     delay = rng.integers(min_delay, max_delay + 1, size=n)
     marked = length - 1 - delay
@@ -61,7 +61,7 @@ def adding_problem(n: int, length: int, seed: int | None = None) -> tuple[np.nda
     """
     n = check_int("n", n, minimum=1)
     length = check_int("length", length, minimum=2)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("seed", seed, allow_none=True))
     values = rng.random((n, length))
     half = length // 2
     first = rng.integers(0, half, size=n)
