@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from tutorials_lib.data import DATA_ENV
+from tutorials_lib.results import RESULTS_ENV, load_results
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "04_bitcoin.md"
@@ -40,11 +41,26 @@ def stdout_of(nb) -> str:
     )
 
 
+def expected_batches(first_val_day: int, first_test_day: int, lookbacks, batch: int) -> int:
+    """Batches trained at SMALL (one epoch, one seed): every training window once per epoch.
+
+    Per price lookback: the epoch search (windows before the validation slice) and one refit
+    (all training windows); the same for the returns model on 7-day windows (one day shorter
+    series); and the leaky-scaler refit of the 7-day price model.
+    """
+    batches = 0
+    for lookback, offset in [(lb, 0) for lb in lookbacks] + [(7, 1)]:
+        for cut in (first_val_day, first_test_day):
+            batches += -(-(cut - offset - lookback) // batch)
+    return batches + -(-(first_test_day - 7) // batch)
+
+
 @pytest.mark.slow
 def test_bitcoin_chapter_runs_on_the_synthetic_fallback(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != DATA_ENV}
     # The kernel must import this checkout's tutorials_lib, whatever is installed.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env[RESULTS_ENV] = str(tmp_path / "results")
     params = [arg for name, value in SMALL.items() for arg in ("-p", name, str(value))]
     committed = CHAPTER.with_suffix(".ipynb").read_bytes()
     subprocess.run(
@@ -66,10 +82,33 @@ def test_bitcoin_chapter_runs_on_the_synthetic_fallback(tmp_path):
     assert f"real file not used: ${DATA_ENV} is not set" in text
     assert "1266 windows: 1018 train, 248 test" in text  # the synthetic series has the same days
     assert "persistence (tomorrow = today)" in text
-    gate = re.search(r"gate order ifco: max \|h_scratch - h_keras\| = (\S+)", text)
-    assert gate is not None and float(gate.group(1)) < 1e-5
+    # Every configuration gets a verdict against persistence, worded by the tests' outcome.
+    for label in ("3-day price", "7-day price", "7-day returns", "leaky-scaler"):
+        line = re.search(rf"^- .*the {label} LSTM.*$", text, flags=re.MULTILINE)
+        assert line is not None, label
+        assert re.search(r"beats|do not separate", line.group(0)), line.group(0)
+        assert "DM test on the 248 test days" in line.group(0)
+    # The clipping count covers every batch trained: 1025 = first test day, 102 validation days.
+    clip = re.search(r"clipped: (\d+) of (\d+) batches", text)
+    assert clip is not None
+    assert int(clip.group(2)) == expected_batches(1025 - 102, 1025, (3, 7), batch=7)
+    assert int(clip.group(1)) <= int(clip.group(2))
+    gate = re.search(r"gate order ifco: max \|h_scratch - h_keras\| below (\S+)", text)
+    assert gate is not None and float(gate.group(1)) <= 1e-5
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
-    assert (
-        sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])) >= 4
-    )
+    figures = [
+        o
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if any(key.endswith("image/png") for key in o.get("data", {}))
+    ]
+    assert len(figures) >= 6
+    # The remove-cell record of the source's experiments, written because RESULTS_ENV is set.
+    parameters, experiments = load_results(tmp_path / "results" / "04_bitcoin.json")
+    assert parameters["UNITS"] == SMALL["UNITS"] and parameters["data"] == "synthetic"
+    assert [e.source for e in experiments] == ["001", "001"]
+    for e in experiments:
+        assert e.units == "USD" and e.baseline_name == "persistence (tomorrow = today)"
+        assert e.value > 0 and e.baseline > 0 and 0 <= e.dm_pvalue <= 1
+        assert e.n_seeds == SMALL["N_SEEDS"]
