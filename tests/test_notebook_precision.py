@@ -29,8 +29,14 @@ SCIENTIFIC = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?[eE][-+]?\d+(?![\w.])")
 
 
 def significant_digits(text: str) -> int:
-    """Significant digits of a float's decimal text (``0.00120`` -> 3, ``1263.3079`` -> 8)."""
+    """Significant digits of a float's decimal text (``0.00120`` -> 3, ``1263.3079`` -> 8).
+
+    Python writes a whole-valued float with a bare ``.0`` (``196500.0``), which carries no
+    digit: it counts like the integer.
+    """
     mantissa = text.lower().lstrip("-+").split("e")[0]
+    if mantissa.endswith(".0"):
+        mantissa = mantissa[:-2]
     digits = mantissa.replace(".", "").lstrip("0")
     if "." in mantissa:
         return len(digits)
@@ -122,7 +128,7 @@ def _glue_output(name, text):
 @pytest.mark.parametrize(
     ("text", "digits"),
     [("0.8998886333030545", 16), ("1263.3079518022155", 17), ("0.9262", 4), ("0.00120", 3),
-     ("2.0545317587514888e+111", 17), ("5.0", 2), ("1e-07", 1), ("47.2", 3)],
+     ("2.0545317587514888e+111", 17), ("5.0", 1), ("196500.0", 4), ("1e-07", 1), ("47.2", 3), ("1263.0", 4)],
 )  # fmt: skip
 def test_significant_digits(text, digits):
     assert significant_digits(text) == digits
