@@ -167,6 +167,7 @@ def reproduce(
     workers: int | None = None,
     overrides: dict | None = None,
     progress: bool = True,
+    source_settings: bool = True,
 ) -> list[TaskResult]:
     """Submit one task per chapter, write what comes back, return the task results."""
     from distributed import as_completed
@@ -179,7 +180,7 @@ def reproduce(
                        disable=not progress)  # fmt: skip
         futures = {}
         for i, md in enumerate(todo, 1):
-            parameters, parameters_file = source_parameters(md)
+            parameters, parameters_file = source_parameters(md) if source_settings else ({}, None)
             parameters.update(overrides or {})
             bars[md.stem] = tqdm(total=code_cell_count(md), desc=md.stem[:28], unit="cell",
                                  position=i, leave=True, disable=not progress)  # fmt: skip
@@ -263,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="override one parameter in every chapter (value parsed as YAML)")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--defaults", action="store_true",
+                        help="run at the book's defaults instead of the sources' settings")  # fmt: skip
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
@@ -273,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {name: yaml.safe_load(value) for name, value in args.p}
     results_dir = args.results_dir.resolve() if args.results_dir else None
     results = reproduce(todo, args.output_dir.resolve(), results_dir, args.scheduler, args.workers,
-                        overrides, progress=not args.no_progress)  # fmt: skip
+                        overrides, progress=not args.no_progress,
+                        source_settings=not args.defaults)  # fmt: skip
     failed = [r for r in results if not r.ok]
     for r in results:
         status = "ok" if r.ok else "FAILED"
