@@ -18,11 +18,12 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # This checkout's tutorials_lib comes first, also for notebook kernels and in git worktrees.
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help book notebooks html test lint clean
+.PHONY: help book notebooks html reproduce test lint clean
 
 help:
 	@echo "make book   execute every chapter (papermill) and render the HTML book"
 	@echo "make test   ruff, unit tests, notebook checks (pairing, nbval) and a strict book build"
+	@echo "make reproduce   every chapter at its sources' settings, as Dask tasks (not a set-up command)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "== creating $(VENV) with $(PYTHON) and installing requirements.txt (first run only)"
@@ -39,6 +40,12 @@ html: $(STAMP)
 	@echo "The book is at $(abspath _build/html/index.html)"
 
 book: notebooks html
+
+# Every chapter at its sources' own settings (book/params/*_source.yaml), as Dask tasks:
+# executed notebooks into _repro/notebooks, results into book/results/source (read by the
+# reproduction appendix). DASK_SCHEDULER_ADDRESS=tcp://host:8786 uses an existing cluster.
+reproduce: $(STAMP)
+	$(BIN)/python scripts/reproduce.py --output-dir _repro --results-dir book/results/source $(CHAPTERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

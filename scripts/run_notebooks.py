@@ -15,6 +15,9 @@ place. A failing cell stops the run with the notebook and cell named.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -28,12 +31,41 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
+#: Where in-place runs (``make book``) leave each chapter's results file and run times,
+#: read by the appendices.
+DEFAULT_RESULTS = BOOK / "results" / "defaults"
+RESULTS_ENV = "RNN_BOOK_RESULTS_DIR"
 VOLATILE_CELL_KEYS = ("papermill", "execution")
 
 
 def chapters() -> list[Path]:
     """The chapter sources, in order: ``book/NN_*.md``."""
     return sorted(BOOK.glob("[0-9][0-9]_*.md"))
+
+
+def record_run_time(md: Path, seconds: float, results_dir: Path) -> None:
+    """Keep the latest run time of each chapter in ``results_dir/run.json`` (machine named)."""
+    path = results_dir / "run.json"
+    record = json.loads(path.read_text()) if path.is_file() else {"tasks": []}
+    tasks = {t["chapter"]: t for t in record.get("tasks", [])}
+    tasks[md.stem] = {"chapter": md.stem, "seconds": round(seconds, 1), "parameters_file": None}
+    record["machine"] = machine_description()
+    record["tasks"] = [tasks[k] for k in sorted(tasks)]
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def machine_description() -> dict:
+    """Cores and CPU model of this machine."""
+    model = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version()}
 
 
 def coalesce_streams(outputs: list) -> list:
@@ -89,12 +121,13 @@ def sync_inputs(md: Path) -> Path:
     return md.with_suffix(".ipynb")
 
 
-def execute(md: Path, parameters: dict, output_dir: Path | None) -> float:
+def execute(md: Path, parameters: dict, output_dir: Path | None, on_cell_executed=None) -> float:
     """Execute one chapter; return its wall time in seconds. Raises on a failing cell.
 
     In place (no ``output_dir``) the committed ``.ipynb`` is refreshed from the ``.md`` and
     replaced on success. With ``output_dir`` the book is left untouched: the ``.md`` is
     converted to a fresh notebook and the executed copy is written to ``output_dir``.
+    ``on_cell_executed(cell=..., cell_index=..., ...)`` is called after each cell (progress).
     """
     with tempfile.TemporaryDirectory() as tmp:
         if output_dir is None:
@@ -126,6 +159,7 @@ def execute(md: Path, parameters: dict, output_dir: Path | None) -> float:
             kernel_name="python3",
             progress_bar=False,
             log_output=False,
+            on_cell_executed=on_cell_executed,
         )
         elapsed = time.perf_counter() - start
         strip_volatile(out)
@@ -169,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     for md in todo:
         if not md.is_file() or md.suffix != ".md":
             parser.error(f"not a chapter .md file: {md}")
+    in_place = args.output_dir is None
+    if in_place:  # the kernels inherit it: each chapter leaves its results file for the appendices
+        os.environ.setdefault(RESULTS_ENV, str(DEFAULT_RESULTS))
     total = 0.0
     for i, md in enumerate(todo, 1):
         print(f"[{i}/{len(todo)}] executing {md.relative_to(ROOT)} ...", flush=True)
@@ -183,11 +220,13 @@ def main(argv: list[str] | None = None) -> int:
             trace = "".join(err.traceback[-3:]) if err.traceback else ""
             print(
                 f"\nFAILED: {md.relative_to(ROOT)}, cell {err.exec_count} "
-                f"(code cell #{err.cell_index}): {err.ename}: {err.evalue}\n{trace}\n{kept}",
+                f"(notebook cell #{err.cell_index}): {err.ename}: {err.evalue}\n{trace}\n{kept}",
                 file=sys.stderr,
             )
             return 1
         total += elapsed
+        if in_place:
+            record_run_time(md, elapsed, Path(os.environ[RESULTS_ENV]))
         print(f"      done in {elapsed:.1f} s", flush=True)
     print(f"executed {len(todo)} notebook(s) in {total:.1f} s")
     return 0

@@ -1,0 +1,108 @@
+"""Training throughput of each chapter's main model, and how close the largest gets to the CPU's peak.
+
+Each model is trained for a few batches on random data of the chapter's shapes (the
+architecture's cost does not depend on the values): samples per second after a warm-up epoch.
+For chapter 7's LSTM(300) the floating-point operations of a training step are counted from the
+layer sizes (forward matrix products, times 3 for the backward pass) and divided by the
+measured time, then compared with the CPU's peak as measured by a large float32 matrix
+product in TensorFlow on the same threads. Writes ``benchmarks/results/training_throughput.json``.
+
+    .venv/bin/python benchmarks/training_throughput.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from tutorials_lib.models import build_stacked_rnn, build_stateless_lstm  # noqa: E402
+
+#: chapter -> (description, builder, lookback, features, batch size)
+MODELS = {
+    "03": ("LSTM(32), lookback 15, batch 1", lambda: build_stateless_lstm(15, 2, 32, seed=0), 15, 2, 1),
+    "04": ("LSTM(256), window 7, batch 7", lambda: build_stacked_rnn(7, 1, (256,), seed=0), 7, 1, 7),
+    "05": ("LSTM 128-64 + Dense 25, lag 60, batch 200",
+           lambda: build_stacked_rnn(60, 1, (128, 64), dense=(25,), seed=0), 60, 1, 200),
+    "05b": ("4 x LSTM(50) + dropout, lag 60, batch 32",
+            lambda: build_stacked_rnn(60, 1, (50,) * 4, dropout=0.2, seed=0), 60, 1, 32),
+    "06": ("4 x GRU(50) + dropout, lag 60, batch 150",
+           lambda: build_stacked_rnn(60, 1, (50,) * 4, cell="gru", dropout=0.2, seed=0), 60, 1, 150),
+    "07": ("LSTM(300) -> Dense 2, 100 vectors, batch 450",
+           lambda: build_stacked_rnn(100, 2, (300,), outputs=2, seed=0), 100, 2, 450),
+}  # fmt: skip
+
+
+def lstm_training_flops(units: int, features: int, steps: int) -> float:
+    """FLOPs of one sample's training step through an LSTM layer: 3 x the forward products."""
+    forward = steps * 2 * 4 * units * (features + units)  # multiply-adds of the four gates
+    return 3.0 * forward
+
+
+def samples_per_second(build, lookback, features, batch, batches=20) -> float:
+    model = build()
+    outputs = model.output_shape[-1]
+    x = (
+        np.random.default_rng(0)
+        .normal(size=(batch * batches, lookback, features))
+        .astype("float32")
+    )
+    y = np.random.default_rng(1).normal(size=(batch * batches, outputs)).astype("float32")
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x[: batch * 2], y[: batch * 2], batch_size=batch, epochs=1, verbose=0)  # warm-up
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+    return len(x) / (time.perf_counter() - start)
+
+
+def matmul_peak_flops(n: int = 2048, repeats: int = 10) -> float:
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    matmul = tf.function(lambda a, b: tf.matmul(a, b))
+    matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * n**3 / best
+
+
+def main() -> None:
+    keras.utils.set_random_seed(0)
+    rows = {}
+    for chapter, (what, build, lookback, features, batch) in MODELS.items():
+        rate = samples_per_second(build, lookback, features, batch)
+        rows[chapter] = {"model": what, "samples_per_second": rate}
+        print(f"chapter {chapter:>3}: {what:45s} {rate:10.0f} samples/s")
+    peak = matmul_peak_flops()
+    flops = lstm_training_flops(300, 2, 100) * rows["07"]["samples_per_second"]
+    out = {
+        "load_average": os.getloadavg()[0],
+        "cores": os.cpu_count(),
+        "models": rows,
+        "lstm300_flops_per_sample": lstm_training_flops(300, 2, 100),
+        "lstm300_flops_per_second": flops,
+        "matmul_peak_flops_per_second": peak,
+        "fraction_of_peak": flops / peak,
+    }
+    print(f"LSTM(300): {flops / 1e9:.1f} GFLOP/s of a measured matmul peak of {peak / 1e9:.1f} "
+          f"GFLOP/s ({100 * flops / peak:.0f}%)")  # fmt: skip
+    path = ROOT / "benchmarks" / "results" / "training_throughput.json"
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"written to {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""`scripts/reproduce.py`: notebook executions as Dask tasks, the same outputs as in-process.
+
+A two-worker LocalCluster runs two tiny notebooks (tests/notebooks/), one of which fails: the
+good one's outputs and results file equal an in-process run, and the failure is reported with
+its notebook and cell while the other task still finishes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "tests" / "notebooks"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import reproduce  # noqa: E402
+
+
+def _outputs(notebook_text: str) -> list:
+    nb = nbformat.reads(notebook_text, as_version=4)
+    return [c.outputs for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.fixture(scope="module")
+def env_for_kernels():
+    # Kernels started by papermill (in-process or on a worker) must import this checkout.
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), old]))
+    yield
+    if old is None:
+        os.environ.pop("PYTHONPATH")
+    else:
+        os.environ["PYTHONPATH"] = old
+
+
+@pytest.mark.slow
+def test_source_parameters_come_from_the_params_file():
+    params, where = reproduce.source_parameters(NOTEBOOKS / "01_tiny_sum.md")
+    assert params == {"N": 1000} and where.endswith("params/01_tiny_sum_source.yaml")
+    assert reproduce.source_parameters(NOTEBOOKS / "02_tiny_fails.md") == ({}, None)
+
+
+@pytest.mark.slow
+def test_two_worker_cluster_matches_in_process_and_names_the_failure(tmp_path, env_for_kernels):
+    good, bad = NOTEBOOKS / "01_tiny_sum.md", NOTEBOOKS / "02_tiny_fails.md"
+    local = reproduce.run_chapter(str(good), {"N": 1000}, None)
+    assert local.ok and local.worker  # in-process: no Dask worker
+    results = reproduce.reproduce([good, bad], tmp_path, workers=2, progress=False)
+    by_name = {r.chapter: r for r in results}
+    assert by_name["01_tiny_sum"].ok
+    assert by_name["01_tiny_sum"].worker.startswith(("tcp://", "inproc://"))
+    assert _outputs(by_name["01_tiny_sum"].notebook) == _outputs(local.notebook)
+    assert "N = 1000, sum = " in by_name["01_tiny_sum"].notebook
+    assert json.loads(by_name["01_tiny_sum"].results) == json.loads(local.results)
+    assert not by_name["02_tiny_fails"].ok
+    assert "02_tiny_fails.md, cell 2" in by_name["02_tiny_fails"].error
+    assert "ZeroDivisionError" in by_name["02_tiny_fails"].error
+    # what the client wrote
+    assert (tmp_path / "notebooks" / "01_tiny_sum.ipynb").is_file()
+    assert not (tmp_path / "notebooks" / "02_tiny_fails.ipynb").exists()
+    assert json.loads((tmp_path / "results" / "01_tiny_sum.json").read_text())["parameters"] == {
+        "N": 1000
+    }
+    run = json.loads((tmp_path / "results" / "run.json").read_text())
+    assert run["cluster"] == "LocalCluster, 2 single-threaded worker(s)"
+    assert [t["chapter"] for t in run["tasks"]] == ["01_tiny_sum", "02_tiny_fails"]
+
+
+@pytest.mark.slow
+def test_command_line_exits_non_zero_and_names_the_failing_cell(tmp_path, env_for_kernels):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "reproduce.py"), "--workers", "1",
+         "--no-progress", "--output-dir", str(tmp_path), str(NOTEBOOKS / "02_tiny_fails.md")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "FAILED: 02_tiny_fails.md, cell 2 (notebook cell #2): ZeroDivisionError" in result.stderr
