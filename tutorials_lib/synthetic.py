@@ -80,3 +80,60 @@ def regression_intercepts(windows) -> np.ndarray:
         raise ValueError(f"windows[{k}]: the second column is constant, the slope is undefined")
     beta = np.sum(yc * xc, axis=1) / var
     return x[:, -1] - beta * y[:, -1]
+
+
+def sawtooth_series(
+    n: int,
+    period: int = 18,
+    shifts: tuple[int, ...] | list[int] = (0, 9),
+    *,
+    noise: float = 0.0,
+    low: float = 1.0,
+    high: float = 10.0,
+    lookback: int | None = None,
+    seed: int | None = None,
+) -> np.ndarray:
+    """Columns of one triangular saw-tooth wave, each delayed by its own shift, plus noise.
+
+    Returns an ``(n, len(shifts))`` array with::
+
+        values[t, j] = wave((t - shifts[j]) mod period) + noise * e[t, j]
+        wave(p) = low + (high - low) * 2 * min(p, period - p) / period
+
+    so each column climbs from ``low`` (phase 0) to ``high`` (phase ``period / 2``; an odd
+    period stops one step short of it) and back, column ``j`` running ``shifts[j]`` steps
+    behind a column with shift 0. The ``e[t, j]`` are independent standard normal draws:
+    ``noise`` is the noise's standard deviation in the data's units, and 0 gives the clean
+    wave. With ``period=18, low=1, high=10`` the clean wave is the integer saw-tooth
+    1, 2, ..., 10, 9, ..., 2. ``lookback``, when given, is the window length the series will
+    be cut into: ``n`` must then leave at least one window and its target. ``seed`` (an
+    int >= 0) makes the noise repeatable; None draws fresh noise.
+    """
+    n = check_int("n", n, minimum=1)
+    period = check_int("period", period, minimum=2)
+    if isinstance(shifts, str | bytes) or not hasattr(shifts, "__len__") or len(shifts) == 0:
+        raise ValueError(f"shifts must be a non-empty sequence of integers, got {shifts!r}")
+    shifts = [check_int(f"shifts[{k}]", s) for k, s in enumerate(shifts)]
+    for k, s in enumerate(shifts):
+        if not 0 <= s < period:
+            raise ValueError(f"shifts[{k}] must lie in [0, period) = [0, {period}), got {s}")
+    noise = _check_float("noise", noise, low=0.0)
+    low = _check_float("low", low)
+    high = _check_float("high", high)
+    if not high > low:
+        raise ValueError(f"high must be greater than low, got low={low}, high={high}")
+    if lookback is not None:
+        lookback = check_int("lookback", lookback, minimum=1)
+        if n < lookback + 1:
+            raise ValueError(
+                f"n ({n}) must be at least lookback + 1 ({lookback + 1}): fewer rows than one "
+                "window and its target"
+            )
+    if seed is not None:
+        seed = check_int("seed", seed, minimum=0)
+    phase = (np.arange(n)[:, None] - np.asarray(shifts)[None, :]) % period
+    # Multiply before dividing: integer-valued waves (such as the default) come out exact.
+    values = low + (high - low) * (2.0 * np.minimum(phase, period - phase)) / period
+    if noise > 0:
+        values = values + noise * np.random.default_rng(seed).standard_normal(values.shape)
+    return values
