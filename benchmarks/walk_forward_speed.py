@@ -1,26 +1,31 @@
 """Wall time of the source-style walk-forward loop vs the compiled trainer, same data, same run.
 
-Chapter 3's default setting: the seeded cointegrated pair (60 steps), lookback 15, inputs
-scaled to [-1, 1] on the first window, LSTM(32) -> Dropout(0.3) -> Dense(1), Adam, 3 epochs
-per step, batch 1. Three paths:
+Chapter 3's base configuration: the seeded cointegrated pair (60 steps), lookback 15, inputs
+scaled to [-1, 1] by a scaler fitted on the first step's rows only (``scaled_windows``),
+LSTM(32) -> Dropout(0.3) -> Dense(1), Adam, 3 epochs per step, batch 1. Three paths:
 
 * ``fit`` loop: ``fit`` / ``predict`` / ``evaluate`` at every step (the source's loop);
 * ``WalkForward``: one compiled TensorFlow function per epoch, model built once;
 * ``WalkForward`` with XLA (``jit_compile=True``).
 
-Each is timed on a fresh model: with the source's settings (dropout 0.3, shuffling on), for
-the equivalence check (dropout 0, shuffling off, where the predictions are compared with the
-fit loop's), and the latter again with the LSTM's time loop unrolled (``unroll=True``). "first run" includes tracing / XLA compilation;
-"warm" is a second run on the same trainer (what every further seed costs).
+Each is timed on a fresh model: with the source's settings (dropout 0.3, shuffling on), and
+with dropout 0 and shuffling off, where nothing random is left and the predictions are
+compared with the fit loop's; the latter again with the LSTM's time loop unrolled
+(``unroll=True``). "first run" includes tracing / XLA compilation; "warm" is a second run
+with the same seeds on the same trainer (what every further seed costs), and "repeatable"
+says whether its predictions equal the first run's bit for bit.
 
-Run: ``make``-style environment, e.g.
+Run from the repository root, e.g.
 ``PYTHONPATH=. TF_ENABLE_ONEDNN_OPTS=0 TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python
-benchmarks/walk_forward_speed.py``. Prints a table and writes it to
-``benchmarks/results/walk_forward_speed.txt``.
+benchmarks/walk_forward_speed.py``. Prints a table and writes the figures, with the machine
+(CPU model, cores) and its load average at the start and the end, to
+``benchmarks/results/walk_forward_speed.json``. On a shared machine the load average says
+how far the times are inflated.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -37,20 +42,38 @@ from tutorials_lib.models import build_stateless_lstm  # noqa: E402
 from tutorials_lib.repro import set_seed  # noqa: E402
 from tutorials_lib.synthetic import cointegrated_pair, regression_intercepts  # noqa: E402
 from tutorials_lib.walk_forward import WalkForward, fit_walk_forward  # noqa: E402
-from tutorials_lib.windows import sliding_windows  # noqa: E402
+from tutorials_lib.windows import scaled_windows, sliding_windows  # noqa: E402
 
 SEED, N, DELTA, SIGMA = 0, 60, 0.9, 0.1  # 61 points -> 46 windows -> 45 steps
 LOOKBACK, BATCH, HIDDEN, DROPOUT, EPOCHS = 15, 1, 32, 0.3, 3
-OUT = Path(__file__).resolve().parent / "results" / "walk_forward_speed.txt"
+AGREE = 1e-5  # predictions closer than this to the fit loop's count as agreeing
+OUT = Path(__file__).resolve().parent / "results" / "walk_forward_speed.json"
 
 
 def data() -> tuple[np.ndarray, np.ndarray]:
+    """Input windows (scaler fitted on rows 0..LOOKBACK only) and intercept targets."""
     x, y = cointegrated_pair(N, DELTA, SIGMA, seed=SEED)
     pair = np.column_stack([x, y])
-    raw_windows, _ = sliding_windows(pair, LOOKBACK, horizon=1)
-    scaler = MinMaxScaler(feature_range=(-1, 1)).fit(pair[: LOOKBACK + 1])
-    windows, _ = sliding_windows(scaler.transform(pair), LOOKBACK, horizon=1)
-    return windows, regression_intercepts(raw_windows)
+    sw = scaled_windows(
+        pair, LOOKBACK, train_size=LOOKBACK + 1, scaler=MinMaxScaler(feature_range=(-1, 1))
+    )
+    windows = np.concatenate([sw.X_train, sw.X_test]).astype(np.float32)
+    return windows, regression_intercepts(sliding_windows(pair, LOOKBACK)[0])
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what platform reports."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_average() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
 
 
 def timed(fn):
@@ -59,11 +82,17 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
+def agreement(pred: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
+    """Largest |difference| and how many leading predictions agree within AGREE."""
+    gap = np.abs(pred - ref)
+    return float(gap.max()), int(np.argmax(gap > AGREE)) if np.any(gap > AGREE) else len(gap)
+
+
 def main() -> None:
+    load_start = load_average()
     set_seed(SEED)
     X, y = data()
     rows = []
-
     settings = [
         ("source settings", DROPOUT, True, False),
         ("shuffle off, dropout 0", 0.0, False, False),
@@ -79,7 +108,11 @@ def main() -> None:
                 model(d), X, y, epochs=EPOCHS, batch_size=BATCH, shuffle=s
             )
         )
-        rows.append((label, "fit/predict/evaluate loop", t_fit, t_fit, None))
+        rows.append(
+            {"setting": label, "path": "fit/predict/evaluate loop", "first_run_s": t_fit,
+             "warm_run_s": t_fit, "max_abs_diff_vs_fit": None, "steps_within_1e-5": None,
+             "repeatable": None}
+        )  # fmt: skip
         for name, jit in (("WalkForward", False), ("WalkForward + XLA", True)):
             engine = WalkForward(model(dropout), batch_size=BATCH, jit_compile=jit)
             kw = {"epochs": EPOCHS, "shuffle": shuffle, "seed": SEED}
@@ -89,42 +122,70 @@ def main() -> None:
             t_warm, res2 = timed(
                 lambda e=engine, d=dropout, kw=kw: e.run(X, y, init_from=model(d), **kw)
             )
-            assert np.array_equal(res.predictions, res2.predictions)
-            diff = None
-            if not shuffle:
-                gap = np.abs(res.predictions - ref.predictions)
-                agree = int(np.argmax(gap > 1e-5)) if np.any(gap > 1e-5) else len(gap)
-                diff = f"{gap.max():.1e} ({agree}/{len(gap)})"
-            rows.append((label, name, t_first, t_warm, diff))
+            gap, agree = (None, None) if shuffle else agreement(res.predictions, ref.predictions)
+            rows.append(
+                {"setting": label, "path": name, "first_run_s": t_first, "warm_run_s": t_warm,
+                 "max_abs_diff_vs_fit": gap, "steps_within_1e-5": agree,
+                 "repeatable": bool(np.array_equal(res.predictions, res2.predictions))}
+            )  # fmt: skip
 
-    fits = {label: first for label, name, first, _, _ in rows if name.startswith("fit")}
-    lines = [
-        f"walk-forward speed: {len(X) - 1} steps x {EPOCHS} epochs, batch {BATCH}, "
-        f"LSTM({HIDDEN}), lookback {LOOKBACK}",
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, load average "
-        f"{os.getloadavg()[0]:.1f} at start of report; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "",
-        f"{'setting':<24}{'path':<28}{'first run s':>12}{'warm run s':>12}"
-        f"{'x faster (warm)':>17}{'max |dpred| vs fit (steps < 1e-5)':>36}",
-    ]
-    for label, name, first, warm, diff in rows:
-        speedup = fits[label] / warm
-        d = "-" if diff is None else diff
-        lines.append(f"{label:<24}{name:<28}{first:>12.2f}{warm:>12.2f}{speedup:>17.1f}{d:>36}")
-    lines += [
-        "",
-        "first run includes tracing (and XLA compilation); warm = a further run on the same",
-        "trainer with fresh weights, the cost of every additional seed or setting.",
-        "The fit loop has no warm state to reuse: each run pays its per-call overhead again.",
-        "Steps < 1e-5: how many leading predictions agree with the fit loop's within 1e-5.",
-        "Where a compiled graph does not perform exactly the same float32 operations in the",
-        "same order (XLA fuses and reorders them), last-bit differences are amplified by",
-        "thousands of batch-1 Adam updates until later predictions differ visibly.",
-    ]
-    text = "\n".join(lines)
-    print(text)
+    fits = {r["setting"]: r["first_run_s"] for r in rows if r["path"].startswith("fit")}
+    for r in rows:
+        r["speedup_warm"] = fits[r["setting"]] / r["warm_run_s"]
+        for key in ("first_run_s", "warm_run_s", "speedup_warm"):
+            r[key] = round(r[key], 2)
+        if r["max_abs_diff_vs_fit"] is not None:
+            r["max_abs_diff_vs_fit"] = float(f"{r['max_abs_diff_vs_fit']:.2g}")
+    report = {
+        "benchmark": "walk-forward speed, chapter 3 base configuration",
+        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "machine": {
+            "cpu_model": cpu_model(),
+            "cores": os.cpu_count(),
+            "platform": f"{platform.system()} {platform.machine()}",
+            "load_average": load_start,
+            "load_average_end": load_average(),
+            "load_average_note": "1, 5 and 15 min load averages (os.getloadavg) at the start "
+            "and the end of the benchmark; above the core count, others were using the CPU "
+            "and every time is inflated",
+        },
+        "steps": len(X) - 1,
+        "epochs": EPOCHS,
+        "batch_size": BATCH,
+        "hidden": HIDDEN,
+        "lookback": LOOKBACK,
+        "rows": rows,
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text + "\n")
+    OUT.write_text(json.dumps(report, indent=1) + "\n")
+
+    m = report["machine"]
+    print(
+        f"walk-forward speed: {report['steps']} steps x {EPOCHS} epochs, batch {BATCH}, "
+        f"LSTM({HIDDEN}), lookback {LOOKBACK}\n{m['cpu_model']}, {m['cores']} cores; load "
+        f"average {m['load_average']} at start, {m['load_average_end']} at end; {report['date']}\n"
+    )
+    print(
+        f"{'setting':<24}{'path':<28}{'first run s':>12}{'warm run s':>12}{'x faster':>10}"
+        f"{'max |dpred| vs fit':>20}{'steps < 1e-5':>14}{'repeatable':>12}"
+    )
+    for r in rows:
+        gap = "-" if r["max_abs_diff_vs_fit"] is None else f"{r['max_abs_diff_vs_fit']:.1e}"
+        agree = "-" if r["steps_within_1e-5"] is None else f"{r['steps_within_1e-5']}/{len(X) - 1}"
+        rep = "-" if r["repeatable"] is None else ("yes" if r["repeatable"] else "no")
+        print(
+            f"{r['setting']:<24}{r['path']:<28}{r['first_run_s']:>12.2f}{r['warm_run_s']:>12.2f}"
+            f"{r['speedup_warm']:>10.1f}{gap:>20}{agree:>14}{rep:>12}"
+        )
+    print(
+        "\nfirst run includes tracing (and XLA compilation); warm = a second run with the same"
+        "\nseeds on the same trainer, the cost of every additional seed or setting. The fit loop"
+        "\nhas no warm state to reuse: each run pays its per-call overhead again. 'steps < 1e-5':"
+        "\nhow many leading predictions agree with the fit loop's within 1e-5. Where a compiled"
+        "\ngraph does not perform exactly the same float32 operations in the same order (XLA"
+        "\nfuses and reorders them), thousands of batch-1 Adam updates amplify last-bit"
+        f"\ndifferences until later predictions differ visibly.\nwritten to {OUT}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 import numpy as np
 import pytest
 
-from tutorials_lib.models import build_stateful_stacked_lstm, build_stateless_lstm
+from tutorials_lib.metrics import diebold_mariano
+from tutorials_lib.models import build_stateful_stacked_lstm, build_stateless_lstm, stateful_layers
 from tutorials_lib.walk_forward import (
     WalkForward,
     batch_plan,
+    build_walk_forward_lstm,
+    dm_over_seeds,
     fit_walk_forward,
     walk_forward,
 )
@@ -20,9 +23,26 @@ def data():
     return X, y
 
 
+@pytest.fixture(scope="module")
+def fit_reference(data):
+    """The plain Keras loop's runs (slow: a fit/predict/evaluate per step), once per module."""
+    X, y = data
+    return {
+        batch_size: fit_walk_forward(
+            build_stateless_lstm(LOOKBACK, FEATURES, HIDDEN, dropout=0.0, seed=7),
+            X,
+            y,
+            epochs=2,
+            batch_size=batch_size,
+            shuffle=False,
+        )  # fmt: skip
+        for batch_size in (1, 3)
+    }
+
+
 @pytest.mark.parametrize("batch_size", [1, 3])
 @pytest.mark.parametrize("jit_compile", [False, True])
-def test_equals_the_fit_predict_evaluate_loop(data, batch_size, jit_compile):
+def test_equals_the_fit_predict_evaluate_loop(data, fit_reference, batch_size, jit_compile):
     """With shuffling off and dropout 0, the compiled trainer repeats Keras' fit loop.
 
     Dropout is 0 here because nothing makes the two paths draw the same dropout masks:
@@ -37,12 +57,9 @@ def test_equals_the_fit_predict_evaluate_loop(data, batch_size, jit_compile):
         build_stateless_lstm(LOOKBACK, FEATURES, HIDDEN, dropout=0.0, seed=7),
         X, y, epochs=2, batch_size=batch_size, shuffle=False, jit_compile=jit_compile,
     )  # fmt: skip
-    slow = fit_walk_forward(
-        build_stateless_lstm(LOOKBACK, FEATURES, HIDDEN, dropout=0.0, seed=7),
-        X, y, epochs=2, batch_size=batch_size, shuffle=False,
-    )  # fmt: skip
+    slow = fit_reference[batch_size]
     np.testing.assert_array_equal(fast.steps, np.arange(1, 12))
-    np.testing.assert_array_equal(fast.actuals, slow.actuals)
+    np.testing.assert_allclose(fast.actuals, slow.actuals, rtol=0, atol=0)
     np.testing.assert_allclose(fast.predictions, slow.predictions, rtol=0, atol=1e-5)
     np.testing.assert_allclose(fast.test_losses, slow.test_losses, rtol=0, atol=1e-5)
     n_batches = sum(2 * -(-i // batch_size) for i in range(1, 12))
@@ -72,8 +89,8 @@ def test_runs_repeat_and_restart_cold(data):
     b = engine.run(X, y, epochs=2, seed=1, init_from=fresh(3))
     c = engine.run(X, y, epochs=2, seed=2, init_from=fresh(3))
     d = engine.run(X, y, epochs=2, seed=1, init_from=fresh(4))
-    np.testing.assert_array_equal(a.predictions, b.predictions)  # same seeds: same run
-    np.testing.assert_array_equal(a.train_losses, b.train_losses)
+    np.testing.assert_allclose(a.predictions, b.predictions, rtol=0, atol=0)  # same seeds
+    np.testing.assert_allclose(a.train_losses, b.train_losses, rtol=0, atol=0)
     assert not np.allclose(a.predictions, c.predictions)  # another shuffling order
     assert not np.allclose(a.predictions, d.predictions)  # other initial weights and dropout
     np.testing.assert_allclose(a.test_losses, (a.predictions - a.actuals) ** 2)
@@ -89,7 +106,7 @@ def test_first_step_and_loss_count(data):
     )  # fmt: skip
     np.testing.assert_array_equal(res.steps, np.arange(5, 12))
     assert len(res.train_losses) == sum(3 * -(-i // 4) for i in range(5, 12))
-    np.testing.assert_array_equal(res.actuals, y[5:])
+    np.testing.assert_allclose(res.actuals, y[5:], rtol=0, atol=0)
 
 
 def test_batch_plan_shuffles_each_epoch_and_pads():
@@ -130,3 +147,92 @@ def test_bad_arguments(data):
     other = build_stateless_lstm(LOOKBACK, FEATURES, HIDDEN + 1, 0.0, seed=0)
     with pytest.raises(ValueError, match="init_from must have the same architecture"):
         engine.run(X, y, epochs=1, init_from=other)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("cut", [3, 7])
+def test_no_step_sees_later_data(data, jit_compile, cut):
+    """Walk-forward without leakage: the prediction of step i uses samples 0..i only.
+
+    Changing every target from step ``cut`` on and every input after it must leave the
+    predictions of steps 1..cut unchanged (bit for bit: the same seeds, batches and dropout
+    masks), and must change later ones, which do train on the changed samples.
+    """
+    X, y = data
+    rng = np.random.default_rng(1)
+    X2, y2 = X.copy(), y.copy()
+    X2[cut + 1 :] = rng.standard_normal(X2[cut + 1 :].shape)
+    y2[cut:] = y2[cut:] + 5.0
+    engine = WalkForward(
+        build_stateless_lstm(LOOKBACK, FEATURES, HIDDEN, 0.3, seed=0),
+        batch_size=2, jit_compile=jit_compile,
+    )  # fmt: skip
+    fresh = lambda: build_stateless_lstm(LOOKBACK, FEATURES, HIDDEN, 0.3, seed=1)  # noqa: E731
+    a = engine.run(X, y, epochs=2, seed=3, init_from=fresh())
+    b = engine.run(X2, y2, epochs=2, seed=3, init_from=fresh())
+    upto = a.steps <= cut
+    np.testing.assert_allclose(b.predictions[upto], a.predictions[upto], rtol=0, atol=0)
+    n_seen = sum(2 * -(-i // 2) for i in range(1, cut + 1))  # batches trained before step cut
+    np.testing.assert_allclose(b.train_losses[:n_seen], a.train_losses[:n_seen], rtol=0, atol=0)
+    assert np.max(np.abs(b.predictions[~upto] - a.predictions[~upto])) > 1e-3
+
+
+def test_no_step_sees_later_data_in_the_fit_loop(data):
+    """The reference loop has the same property: step i's prediction ignores later samples."""
+    X, y = data
+    X2, y2 = X.copy(), y.copy()
+    X2[5:] = 0.0
+    y2[4:] = -3.0
+    run = lambda X, y: fit_walk_forward(  # noqa: E731
+        build_stateless_lstm(LOOKBACK, FEATURES, HIDDEN, 0.0, seed=2), X[:7], y[:7],
+        epochs=1, batch_size=1, shuffle=False,
+    )  # fmt: skip
+    a, b = run(X, y), run(X2, y2)
+    np.testing.assert_allclose(b.predictions[:4], a.predictions[:4], rtol=0, atol=0)
+    assert np.max(np.abs(b.predictions[4:] - a.predictions[4:])) > 1e-3
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+def test_stateless_and_stateful_twins_start_from_the_same_weights(layers):
+    stateful = build_walk_forward_lstm(LOOKBACK, FEATURES, hidden=3, layers=layers,
+                                       stateful=True, batch_size=2, seed=5)  # fmt: skip
+    stateless = build_walk_forward_lstm(LOOKBACK, FEATURES, hidden=3, layers=layers, seed=5)
+    other = build_walk_forward_lstm(LOOKBACK, FEATURES, hidden=3, layers=layers, seed=6)
+    assert len(stateful_layers(stateful)) == layers and not stateful_layers(stateless)
+    assert stateful.inputs[0].shape == (2, LOOKBACK, FEATURES)
+    assert stateless.inputs[0].shape == (None, LOOKBACK, FEATURES)
+    assert len(stateless.variables) == len(stateful.variables)
+    for a, b in zip(stateless.variables, stateful.variables, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=0)
+    assert not np.allclose(other.trainable_variables[0].numpy(),
+                           stateless.trainable_variables[0].numpy())  # fmt: skip
+    # the single stateless layer is models.build_stateless_lstm, weights included
+    if layers == 1:
+        plain = build_stateless_lstm(LOOKBACK, FEATURES, 3, 0.3, seed=5)
+        for a, b in zip(stateless.variables, plain.variables, strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="layers must be >= 1"):
+        build_walk_forward_lstm(LOOKBACK, FEATURES, layers=0)
+
+
+def test_dm_over_seeds():
+    rng = np.random.default_rng(4)
+    actual = rng.standard_normal(20)
+    a = actual + 0.3 * rng.standard_normal((3, 20))
+    b = actual + 0.9 * rng.standard_normal((3, 20))
+    one = dm_over_seeds(a[:1] - actual, b[:1] - actual)
+    ref = diebold_mariano(actual, a[0], b[0])
+    np.testing.assert_allclose(one, ref, rtol=1e-12)  # one seed each: the plain DM test
+    res = dm_over_seeds(a - actual, b - actual)
+    mse_gap = np.mean((a - actual) ** 2) - np.mean((b - actual) ** 2)
+    np.testing.assert_allclose(res.mean_diff, mse_gap, rtol=1e-12)
+    assert res.mean_diff < 0 and res.pvalue < 0.05  # A is clearly the better one
+    # a baseline has one row; dividing both by the same scale leaves the test unchanged
+    base = dm_over_seeds(a - actual, (b[:1] - actual))
+    scaled = dm_over_seeds((a - actual) / 7.0, (b[:1] - actual) / 7.0)
+    np.testing.assert_allclose(scaled.statistic, base.statistic, rtol=1e-10)
+    np.testing.assert_allclose(scaled.pvalue, base.pvalue, rtol=1e-10)
+    with pytest.raises(ValueError, match="must cover the same test steps, got 20 and 19"):
+        dm_over_seeds(a, b[:, :-1])
+    with pytest.raises(ValueError, match="errors_a must have 2 dimensions"):
+        dm_over_seeds(a[0], b)

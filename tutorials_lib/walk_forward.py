@@ -19,7 +19,15 @@ import numpy as np
 import tensorflow as tf
 
 from tutorials_lib._checks import as_float_array, check_int
-from tutorials_lib.models import LossHistory, compile_for_fit, reset_states, stateful_layers
+from tutorials_lib.metrics import DieboldMarianoResult, diebold_mariano
+from tutorials_lib.models import (
+    LossHistory,
+    build_stateful_stacked_lstm,
+    build_stateless_lstm,
+    compile_for_fit,
+    reset_states,
+    stateful_layers,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,68 @@ class WalkForwardResult:
         if not 0 < fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         return slice(int(len(self.test_losses) * (1 - fraction)), None)
+
+
+def build_walk_forward_lstm(
+    lookback: int,
+    n_features: int,
+    *,
+    hidden: int = 32,
+    layers: int = 1,
+    stateful: bool = False,
+    dropout: float = 0.3,
+    batch_size: int = 1,
+    seed: int | None = None,
+) -> keras.Model:
+    """``layers`` LSTM(hidden) layers, each followed by Dropout(dropout), then Dense(1).
+
+    One builder for the four corners of "stateless or stateful, one layer or a stack". A
+    stateful model fixes ``batch_size`` in its input shape (Keras 3 requires it). For the same
+    ``seed`` the stateless model starts from exactly the weights and dropout seeds of its
+    stateful twin, so comparing the two changes the carried state and nothing else. The
+    single stateless layer is :func:`~tutorials_lib.models.build_stateless_lstm`.
+    """
+    layers = check_int("layers", layers, minimum=1)
+    if not stateful and layers == 1:
+        return build_stateless_lstm(lookback, n_features, hidden, dropout, seed=seed)
+    model = build_stateful_stacked_lstm(
+        batch_size, lookback, n_features, hidden, dropout, layers=layers, seed=seed
+    )
+    if stateful:
+        return model
+    config = model.get_config()  # the same seeded layers, with state carrying switched off
+    config["name"] = "stacked_lstm"
+    config["build_input_shape"] = (None, lookback, n_features)
+    for layer in config["layers"]:
+        if layer["class_name"] == "InputLayer":
+            layer["config"]["batch_shape"] = (None, lookback, n_features)
+        elif layer["class_name"] == "LSTM":
+            layer["config"]["stateful"] = False
+    return keras.Sequential.from_config(config)
+
+
+def dm_over_seeds(errors_a, errors_b) -> DieboldMarianoResult:
+    """Diebold–Mariano test of two configurations, each trained with one or more seeds.
+
+    ``errors_a`` is (seeds_a, n_steps) and ``errors_b`` (seeds_b, n_steps): forecast errors
+    (forecast - actual, possibly divided by a scale) of each seed of each configuration on the
+    same test steps. The loss differential of step ``t`` is ``mean_s(a_st^2) - mean_s(b_st^2)``,
+    so its mean is the difference of the two configurations' mean squared errors averaged
+    over their seeds; the test (HLN-corrected, horizon 1) asks whether it differs from zero
+    beyond the noise of the test steps. A baseline is a configuration with one "seed". With
+    one seed each, this is :func:`~tutorials_lib.metrics.diebold_mariano` of the two forecasts.
+    """
+    a = as_float_array("errors_a", errors_a, ndim=2)
+    b = as_float_array("errors_b", errors_b, ndim=2)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"errors_a and errors_b must cover the same test steps, got {a.shape[1]} and "
+            f"{b.shape[1]} steps"
+        )
+    loss_a = np.mean(a**2, axis=0)
+    loss_b = np.mean(b**2, axis=0)
+    # |0 - loss|^1 = loss: the library's test applied to the two mean-loss series
+    return diebold_mariano(np.zeros_like(loss_a), loss_a, loss_b, horizon=1, power=1)
 
 
 def _check_data(X, y, first_step: int) -> tuple[np.ndarray, np.ndarray, int]:

@@ -1,0 +1,96 @@
+"""run_tasks: the same results in-process and on a two-worker Dask cluster; failures named."""
+
+import numpy as np
+import pytest
+
+from tutorials_lib.distributed import TaskFailed, WalkForwardTask, run_tasks, walk_forward_task
+
+LOOKBACK, FEATURES = 4, 2
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, LOOKBACK, FEATURES)).astype("float32")
+    return X, X[:, -1, 0] - 0.5 * X[:, -1, 1]
+
+
+def _sweep() -> dict[str, WalkForwardTask]:
+    """A small sweep: two architectures (one under XLA, one stateful) x two seeds."""
+    X, y = _data()
+    configs = {
+        "hidden 4, XLA": {"hidden": 4, "jit_compile": True},
+        "hidden 3, batch 2": {"hidden": 3, "batch_size": 2},
+        "stateful 2 x 3": {"hidden": 3, "layers": 2, "stateful": True},
+    }
+    return {
+        f"{name}, seed {seed}": WalkForwardTask(X, y, seed=seed, epochs=2, **config)
+        for name, config in configs.items()
+        for seed in (1, 2)
+    }
+
+
+def _broken() -> dict[str, WalkForwardTask]:
+    X, y = _data()
+    return {
+        "fine": WalkForwardTask(X, y, seed=0, hidden=2, epochs=1),
+        "no epochs": WalkForwardTask(X, y, seed=0, hidden=2, epochs=0),
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def in_process():
+    return run_tasks(walk_forward_task, _sweep())
+
+
+def test_in_process_results_are_the_runs_themselves(in_process):
+    sweep = _sweep()
+    assert list(in_process) == list(sweep)
+    seeds = [in_process["hidden 4, XLA, seed 1"], in_process["hidden 4, XLA, seed 2"]]
+    assert not np.allclose(seeds[0].predictions, seeds[1].predictions)  # seeds matter
+    again = walk_forward_task(sweep["hidden 4, XLA, seed 1"])  # a reused trainer: same run
+    np.testing.assert_allclose(again.predictions, seeds[0].predictions, rtol=0, atol=0)
+
+
+def test_two_process_cluster_gives_the_same_results(cluster, in_process):
+    remote = run_tasks(walk_forward_task, _sweep(), scheduler_address=cluster.scheduler_address)
+    assert list(remote) == list(in_process)
+    for name, result in remote.items():
+        ref = in_process[name]
+        np.testing.assert_allclose(result.predictions, ref.predictions, rtol=0, atol=0)
+        np.testing.assert_allclose(result.train_losses, ref.train_losses, rtol=0, atol=0)
+        np.testing.assert_array_equal(result.steps, ref.steps)
+
+
+def test_a_failing_task_is_named_in_process():
+    with pytest.raises(TaskFailed, match=r"task 'no epochs' failed: ValueError: epochs must be"):
+        run_tasks(walk_forward_task, _broken())
+
+
+def test_a_failing_task_is_named_on_the_cluster(cluster):
+    with pytest.raises(TaskFailed, match=r"task 'no epochs' failed: ValueError: epochs must be"):
+        run_tasks(walk_forward_task, _broken(), scheduler_address=cluster.scheduler_address)
+
+
+def test_sequences_give_lists_and_bad_arguments_are_refused():
+    assert run_tasks(abs, [-1, 2, -3]) == [1, 2, 3]
+    with pytest.raises(TaskFailed, match=r"task 'task 1' failed: TypeError"):
+        run_tasks(abs, [-1, "x"])
+    with pytest.raises(ValueError, match="fn must be callable"):
+        run_tasks(3, [1])
+    with pytest.raises(ValueError, match="tasks must be a mapping"):
+        run_tasks(abs, 5)
+    with pytest.raises(ValueError, match="task names must be non-empty strings"):
+        run_tasks(abs, {1: 2})
+    with pytest.raises(ValueError, match="scheduler_address must be an address string"):
+        run_tasks(abs, [1], scheduler_address=8786)
+    with pytest.raises(ValueError, match="task must be a WalkForwardTask"):
+        walk_forward_task({"seed": 1})
