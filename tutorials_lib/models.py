@@ -10,6 +10,18 @@ from __future__ import annotations
 import keras
 
 from tutorials_lib._checks import check_dropout as _check_dropout
+
+__all__ = [
+    "BatchMSE",
+    "LossHistory",
+    "build_stacked_rnn",
+    "build_stateful_stacked_lstm",
+    "build_stateless_lstm",
+    "compile_for_fit",
+    "reset_states",
+    "stateful_layers",
+]
+
 from tutorials_lib._checks import check_int
 
 

@@ -21,6 +21,17 @@ import tensorflow as tf
 from tutorials_lib._checks import as_float_array, check_int
 from tutorials_lib.metrics import DieboldMarianoResult, diebold_mariano
 from tutorials_lib.models import (
+
+__all__ = [
+    "WalkForward",
+    "WalkForwardResult",
+    "batch_plan",
+    "build_walk_forward_lstm",
+    "dm_over_seeds",
+    "fit_walk_forward",
+    "walk_forward",
+]
+
     LossHistory,
     build_stateful_stacked_lstm,
     build_stateless_lstm,
