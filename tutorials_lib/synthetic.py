@@ -6,7 +6,7 @@ import numpy as np
 
 from tutorials_lib._checks import as_float_array, check_float, check_int, check_seed
 
-__all__ = ["cointegrated_pair", "random_walk", "regression_intercepts"]
+__all__ = ["cointegrated_pair", "random_walk", "regression_intercepts", "sawtooth_series"]
 
 
 def cointegrated_pair(
@@ -117,9 +117,9 @@ def sawtooth_series(
     for k, s in enumerate(shifts):
         if not 0 <= s < period:
             raise ValueError(f"shifts[{k}] must lie in [0, period) = [0, {period}), got {s}")
-    noise = _check_float("noise", noise, low=0.0)
-    low = _check_float("low", low)
-    high = _check_float("high", high)
+    noise = check_float("noise", noise, low=0.0)
+    low = check_float("low", low)
+    high = check_float("high", high)
     if not high > low:
         raise ValueError(f"high must be greater than low, got low={low}, high={high}")
     if lookback is not None:

@@ -21,6 +21,13 @@ import tensorflow as tf
 from tutorials_lib._checks import as_float_array, check_int
 from tutorials_lib.metrics import DieboldMarianoResult, diebold_mariano
 from tutorials_lib.models import (
+    LossHistory,
+    build_stateful_stacked_lstm,
+    build_stateless_lstm,
+    compile_for_fit,
+    reset_states,
+    stateful_layers,
+)
 
 __all__ = [
     "WalkForward",
@@ -31,14 +38,6 @@ __all__ = [
     "fit_walk_forward",
     "walk_forward",
 ]
-
-    LossHistory,
-    build_stateful_stacked_lstm,
-    build_stateless_lstm,
-    compile_for_fit,
-    reset_states,
-    stateful_layers,
-)
 
 
 @dataclass(frozen=True)
