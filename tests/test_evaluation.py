@@ -1,0 +1,308 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from tutorials_lib.evaluation import (
+    alignment_shift,
+    check_lookback_fits,
+    format_pvalue,
+    full_years,
+    lag_diagnostics,
+    last_full_year,
+    p_text,
+    price_column,
+    rows_through,
+    seeds_table,
+    versus_baseline,
+    year_split,
+)
+from tutorials_lib.metrics import diebold_mariano, paired_seed_comparison, rmse
+
+BUSINESS_DAYS = pd.bdate_range("2015-01-02", "2017-12-29")
+
+
+def _walk(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    return 100 + np.cumsum(rng.normal(0, 1, n))
+
+
+# ------------------------------------------------------------------ dates
+
+
+def test_rows_through_counts_rows_up_to_and_including_the_day():
+    assert rows_through(BUSINESS_DAYS, "2015-01-02") == 1
+    assert rows_through(BUSINESS_DAYS, "2015-01-04") == 1  # a Sunday: only Friday 2 January
+    assert rows_through(BUSINESS_DAYS, "2015-01-05") == 2
+    assert rows_through(BUSINESS_DAYS, "2016-12-31") == int((BUSINESS_DAYS.year < 2017).sum())
+
+
+def test_rows_through_refuses_an_empty_side():
+    with pytest.raises(ValueError, match="last_day 2014-12-31 is before the first date"):
+        rows_through(BUSINESS_DAYS, "2014-12-31")
+    with pytest.raises(ValueError, match="last_day 2017-12-29 is on or after the last date"):
+        rows_through(BUSINESS_DAYS, "2017-12-29")
+    with pytest.raises(ValueError, match="strictly increasing"):
+        rows_through(BUSINESS_DAYS[::-1], "2016-01-01")
+
+
+def test_full_years_need_the_first_and_last_week():
+    assert full_years(BUSINESS_DAYS) == [2015, 2016, 2017]
+    cut = BUSINESS_DAYS[(BUSINESS_DAYS >= "2015-03-02") & (BUSINESS_DAYS <= "2017-03-01")]
+    assert full_years(cut) == [2016]
+    assert last_full_year(cut) == 2016
+    with pytest.raises(ValueError, match="cover no full calendar year"):
+        last_full_year(cut[cut.year == 2017])
+
+
+def test_year_split_trains_before_the_year_and_stops_at_its_end():
+    split = year_split(BUSINESS_DAYS, 2016)
+    assert split.train_size == int((BUSINESS_DAYS.year < 2016).sum())
+    assert split.stop == int((BUSINESS_DAYS.year <= 2016).sum())
+    assert BUSINESS_DAYS[split.train_size].year == 2016
+    assert BUSINESS_DAYS[split.stop - 1].year == 2016 and BUSINESS_DAYS[split.stop].year == 2017
+    assert split.test_year == 2016
+
+
+@pytest.mark.parametrize(
+    ("year", "message"),
+    [(2018, "test_year 2018 has no rows"), (2015, "first year of the data"),
+     (2016.0, "test_year must be an integer")],
+)  # fmt: skip
+def test_year_split_bad_years(year, message):
+    with pytest.raises(ValueError, match=message):
+        year_split(BUSINESS_DAYS, year)
+
+
+def test_check_lookback_fits_names_the_parameter():
+    assert check_lookback_fits(60, 61, name="LAG") == 60
+    with pytest.raises(ValueError, match=r"LAG \(61\) must be shorter than the training span"):
+        check_lookback_fits(61, 61, name="LAG")
+    with pytest.raises(ValueError, match="LAG must be >= 1"):
+        check_lookback_fits(0, 61, name="LAG")
+
+
+def test_price_column_names_missing_columns_and_gaps():
+    frame = pd.DataFrame(
+        {"high": [1.0, 2.0, 3.0], "low": [1.0, np.nan, 2.0]},
+        index=pd.DatetimeIndex(["2017-07-28", "2017-07-31", "2017-08-01"]),
+    )
+    frame.attrs["symbol"] = "IBM"
+    np.testing.assert_allclose(price_column(frame, "high"), [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"column 'Close' is not in IBM; the columns are"):
+        price_column(frame, "Close")
+    with pytest.raises(
+        ValueError, match=r"column 'low' has 1 empty value\(s\), first on 2017-07-31"
+    ):
+        price_column(frame, "low")
+
+
+# ------------------------------------------------------------------ p-values
+
+
+@pytest.mark.parametrize(
+    ("p", "text"), [(0.31, "0.31"), (0.04912, "0.049"), (0.0009, "< 0.001"), (1e-23, "< 0.001"),
+                    (1.0, "1")],
+)  # fmt: skip
+def test_format_pvalue(p, text):
+    assert format_pvalue(p) == text
+
+
+def test_p_text_reads_in_a_sentence():
+    assert p_text(0.31) == "p = 0.31"
+    assert p_text(1e-9) == "p < 0.001"
+
+
+def test_format_pvalue_refuses_non_probabilities():
+    with pytest.raises(ValueError, match="a p-value must lie in"):
+        format_pvalue(1.5)
+
+
+# ------------------------------------------------------------------ model vs baseline
+
+
+def _forecasts(actual, previous, noise, seeds=(0, 1, 2), weight=0.0):
+    """Persistence plus ``weight`` of the true move plus seeded noise, one per seed."""
+    out = {}
+    for s in seeds:
+        rng = np.random.default_rng(100 + s)
+        out[s] = previous + weight * (actual - previous) + rng.normal(0, noise, len(actual))
+    return out
+
+
+def test_versus_baseline_matches_the_metrics_functions():
+    series = _walk()
+    actual, previous = series[1:], series[:-1]
+    forecasts = _forecasts(actual, previous, noise=0.5)
+    result = versus_baseline(actual, forecasts, previous, name="model")
+    assert result.seeds == (0, 1, 2)
+    np.testing.assert_allclose(result.rmse, [rmse(actual, forecasts[s]) for s in (0, 1, 2)])
+    assert result.baseline_rmse == pytest.approx(rmse(actual, previous))
+    for s, stat, p in zip(result.seeds, result.dm_statistic, result.dm_pvalue, strict=True):
+        dm = diebold_mariano(actual, forecasts[s], previous)
+        assert (stat, p) == pytest.approx((dm.statistic, dm.pvalue))
+    paired = paired_seed_comparison(list(result.rmse), [result.baseline_rmse] * 3)
+    assert result.paired.pvalue == pytest.approx(paired.pvalue)
+    assert result.ratio == pytest.approx(np.mean(result.rmse) / result.baseline_rmse)
+
+
+def test_verdicts_follow_the_tests():
+    series = _walk(n=400)
+    actual, previous = series[1:], series[:-1]
+    worse = versus_baseline(actual, _forecasts(actual, previous, 1.0), previous, name="noisy")
+    assert worse.verdict == "worse"
+    assert worse.sentence("USD").startswith("noisy is worse than persistence: RMSE ")
+    better = versus_baseline(
+        actual, _forecasts(actual, previous, 0.05, weight=0.6), previous, name="informed"
+    )
+    assert better.verdict == "better"
+    assert "beats persistence" in better.sentence()
+    same = versus_baseline(
+        actual, _forecasts(actual, previous, 0.02), previous, name="persistence-like"
+    )
+    assert same.verdict == "no evidence of a difference"
+    assert "is not shown to differ from" in same.sentence()
+
+
+def test_a_better_average_alone_is_not_a_verdict():
+    """Lower RMSE on every seed (paired p < 0.05) but not on some seed's days: no verdict."""
+    series = _walk(n=400)
+    actual, previous = series[1:], series[:-1]
+    forecasts = _forecasts(actual, previous, 0.5, seeds=range(8), weight=0.2)
+    result = versus_baseline(actual, forecasts, previous, name="small gain")
+    assert result.paired.a_wins == 8 and result.paired.pvalue < 0.05
+    assert max(result.dm_pvalue) >= 0.05
+    assert result.verdict == "better across seeds only"
+    assert "is better than persistence across seeds, but not significantly" in result.sentence()
+
+
+def test_every_seed_worse_on_its_days_but_seeds_too_varied_for_the_paired_test():
+    series = _walk(n=400)
+    actual, previous = series[1:], series[:-1]
+    rng = np.random.default_rng(7)
+    forecasts = {
+        0: previous + rng.normal(0, 1.0, len(actual)),
+        1: previous + rng.normal(0, 4.0, len(actual)),
+    }
+    result = versus_baseline(actual, forecasts, previous, name="unstable")
+    assert max(result.dm_pvalue) < 0.05 and result.paired.pvalue >= 0.05
+    assert result.verdict == "worse on the test days only"
+    assert "on every seed's test days, but the seeds vary too much" in result.sentence()
+
+
+def test_versus_baseline_bad_input():
+    series = _walk()
+    actual, previous = series[1:], series[:-1]
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        versus_baseline(actual, [previous], previous, name="m")
+    with pytest.raises(ValueError, match=r"forecasts\[1\] must cover the same days"):
+        versus_baseline(actual, {0: previous + 1, 1: previous[1:]}, previous, name="m")
+    with pytest.raises(ValueError, match="baseline must cover the same days"):
+        versus_baseline(actual, {0: previous, 1: previous}, previous[1:], name="m")
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        versus_baseline(actual, {0: previous + 0.1}, previous, name="m")
+
+
+def test_seeds_table_puts_the_baseline_first_and_refuses_other_days():
+    series = _walk()
+    actual, previous = series[1:], series[:-1]
+    a = versus_baseline(actual, _forecasts(actual, previous, 1.0), previous, name="a")
+    b = versus_baseline(actual, _forecasts(actual, previous, 0.3), previous, name="b")
+    table = seeds_table([a, b])
+    assert list(table.index) == ["persistence", "a", "b"]
+    assert table.loc["persistence", "rmse ratio"] == 1.0
+    assert table.loc["b", "rmse"] == pytest.approx(b.mean_rmse)
+    assert table.loc["b", "rmse ratio"] == pytest.approx(b.mean_rmse / b.baseline_rmse)
+    assert table.loc["a", "seeds better"] == f"{a.paired.a_wins}/3"
+    assert table.loc["a", "paired p"] == format_pvalue(a.paired.pvalue)
+    other = versus_baseline(
+        actual[1:], {s: f[1:] for s, f in _forecasts(actual, previous, 1.0).items()},
+        previous[1:], name="c",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="not the same baseline on the same days"):
+        seeds_table([a, other])
+    with pytest.raises(ValueError, match="two results are named 'a'"):
+        seeds_table([a, a])
+
+
+# ------------------------------------------------------------------ lag diagnostics
+
+
+def test_a_one_day_lagged_forecast_is_detected():
+    series = _walk(n=500)
+    actual, previous = series[1:], series[:-1]
+    lagged = previous + np.random.default_rng(5).normal(0, 0.05, len(actual))
+    diag = lag_diagnostics(actual, lagged, previous)
+    assert diag.best_shift == 1
+    assert diag.error_move_corr > 0.95
+    assert abs(diag.predicted_move_corr) < 0.2
+    assert 0.35 < diag.direction_hit_rate < 0.65
+
+
+def test_a_forecast_that_knows_the_move_is_not_called_lagged():
+    series = _walk(n=500)
+    actual, previous = series[1:], series[:-1]
+    informed = actual + np.random.default_rng(6).normal(0, 0.1, len(actual))
+    diag = lag_diagnostics(actual, informed, previous)
+    assert diag.best_shift == 0
+    assert diag.predicted_move_corr > 0.9
+    assert diag.direction_hit_rate > 0.9
+    assert abs(diag.error_move_corr) < 0.3
+
+
+def test_alignment_shift_scores_each_shift_on_the_same_days():
+    series = _walk(n=50)
+    shift, scores = alignment_shift(series[3:], series[1:-2], max_shift=4)  # two days late
+    assert shift == 2
+    assert scores[2] == 0.0
+    assert scores.shape == (5,)
+    with pytest.raises(ValueError, match="max_shift"):
+        alignment_shift(series, series, max_shift=49)
+
+
+def test_lag_diagnostics_bad_input():
+    series = _walk(n=20)
+    with pytest.raises(ValueError, match="one shape"):
+        lag_diagnostics(series[1:], series[1:], series[:-2])
+    flat = np.full(19, 3.0)
+    with pytest.raises(ValueError, match="the predicted move is constant"):
+        lag_diagnostics(series[1:], series[:-1], series[:-1])
+    with pytest.raises(ValueError, match="the actual move is constant"):
+        lag_diagnostics(flat, series[1:], flat)
+
+
+def test_two_models_are_compared_seed_by_seed():
+    series = _walk(n=400)
+    actual, previous = series[1:], series[:-1]
+    noisy = _forecasts(actual, previous, 1.0)
+    calm = _forecasts(actual, previous, 0.3)
+    result = versus_baseline(actual, noisy, calm, name="noisy", baseline_name="calm")
+    assert result.baseline_rmses == tuple(rmse(actual, calm[s]) for s in (0, 1, 2))
+    assert result.verdict == "worse"
+    dm = diebold_mariano(actual, noisy[2], calm[2])
+    assert result.dm_pvalue[2] == pytest.approx(dm.pvalue)
+    with pytest.raises(ValueError, match="baseline must cover the same seeds"):
+        versus_baseline(actual, noisy, {0: calm[0], 1: calm[1]}, name="m")
+    with pytest.raises(ValueError, match=r"baseline\[1\] must cover the same days"):
+        versus_baseline(actual, noisy, {0: calm[0], 1: calm[1][1:], 2: calm[2]}, name="m")
+
+
+def test_a_year_split_keeps_the_test_year_out_of_training():
+    """No leakage: rewriting the test year changes neither the scaler nor a training window."""
+    from sklearn.preprocessing import MinMaxScaler
+
+    from tutorials_lib.windows import scaled_windows
+
+    prices = _walk(n=len(BUSINESS_DAYS))
+    split = year_split(BUSINESS_DAYS, 2016)
+    series = prices[: split.stop]
+    a = scaled_windows(series, 20, split.train_size, scaler=MinMaxScaler())
+    changed = series.copy()
+    changed[split.train_size :] = 1e6
+    b = scaled_windows(changed, 20, split.train_size, scaler=MinMaxScaler())
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    np.testing.assert_array_equal(a.y_train, b.y_train)
+    np.testing.assert_array_equal(a.scaler.data_max_, b.scaler.data_max_)
+    assert a.test_targets[0] == split.train_size
+    assert BUSINESS_DAYS[a.test_targets[-1]].year == 2016
+    # and the change does reach the test windows, so the check can fail
+    assert not np.array_equal(a.y_test, b.y_test)
