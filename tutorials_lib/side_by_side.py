@@ -302,13 +302,16 @@ def _outputs(tf, cells, weights, xs, running):
 
 @dataclass(frozen=True)
 class _Layout:
-    """How the named networks are regrouped for computing: one stack per cell type, each
-    sorted by the length of the sequences its networks read, longest first."""
+    """How the named networks are regrouped for computing: one stack per cell type (its
+    key), rows sorted by the length of the sequences they read, longest first."""
 
-    cells: dict[str, str]  # stack key -> cell type
-    members: dict[str, list[tuple[str, int]]]  # stack key -> (name, k) of each row
-    data_of: dict[str, np.ndarray]  # stack key -> data group of each row
-    running: dict[str, np.ndarray]  # stack key -> networks running at each step (time,)
+    members: dict[str, list[tuple[str, int]]]  # cell type -> (name, k) of each row
+    data_of: dict[str, np.ndarray]  # cell type -> data group of each row
+    running: dict[str, np.ndarray]  # cell type -> rows running at each step, (time,)
+
+    @property
+    def cells(self) -> dict[str, str]:
+        return {cell: cell for cell in self.members}
 
     @classmethod
     def of(cls, networks: Mapping[str, Networks], data_of, lengths, time) -> _Layout:
@@ -321,7 +324,7 @@ class _Layout:
             groups[cell] = np.array([data_of[k] for _, k in rows], dtype=np.int32)
             start = time - lengths[groups[cell]]
             running[cell] = (start[None, :] <= np.arange(time)[:, None]).sum(axis=1)
-        return cls({c: c for c in members}, members, groups, running)
+        return cls(members, groups, running)
 
     def stack(self, networks: Mapping[str, Networks]) -> dict[str, list[np.ndarray]]:
         """Each stack's weights, rows in layout order."""
@@ -340,6 +343,7 @@ class _Layout:
         return {name: Networks(networks[name].cell, tuple(ws)) for name, ws in arrays.items()}
 
     def unstack_predictions(self, networks, per_stack) -> dict[str, np.ndarray]:
+        """Each stack's (rows, samples) predictions back to name -> (networks, samples)."""
         out = {
             name: np.empty((len(nets), per_stack[nets.cell].shape[1]), np.float32)
             for name, nets in networks.items()
