@@ -4,7 +4,9 @@ import pytest
 from tutorials_lib.tasks import adding_problem, delayed_recall
 
 
-@pytest.mark.parametrize("length,min_delay,max_delay", [(1, 0, None), (10, 0, None), (12, 3, 7)])
+@pytest.mark.parametrize(
+    "length,min_delay,max_delay", [(1, 0, None), (10, 0, None), (12, 3, 7), (12, 7, 7)]
+)
 def test_recall_target_is_the_marked_value(length, min_delay, max_delay):
     x, y, delay = delayed_recall(300, length, min_delay, max_delay, seed=1)
     assert x.shape == (300, length, 2) and y.shape == (300,) and delay.shape == (300,)
@@ -15,6 +17,8 @@ def test_recall_target_is_the_marked_value(length, min_delay, max_delay):
     np.testing.assert_array_equal(marker.sum(axis=1), 1.0)  # exactly one marked step
     np.testing.assert_array_equal(marker.argmax(axis=1), length - 1 - delay)
     np.testing.assert_array_equal(x[np.arange(300), length - 1 - delay, 0], y)
+    if min_delay == max_delay:  # a fixed delay: the marker is on the same step everywhere
+        np.testing.assert_array_equal(delay, min_delay)
 
 
 def test_recall_covers_every_delay_and_baseline_is_one_third():
