@@ -18,7 +18,7 @@ from tutorials_lib.repro import configure_tensorflow_env
 configure_tensorflow_env()
 
 #: chapter notebook -> files in the data directory its committed outputs depend on
-NOTEBOOK_DATA_FILES: dict[str, list[str]] = {"04_bitcoin.ipynb": ["btc.csv"], "05_stock_lstm.ipynb": ["IBM_2006-01-01_to_2018-01-01.csv", "msft_data.csv"]}
+NOTEBOOK_DATA_FILES: dict[str, list[str]] = {"04_bitcoin.ipynb": ["btc.csv"], "05_stock_lstm.ipynb": ["IBM_2006-01-01_to_2018-01-01.csv", "msft_data.csv"], "06_gru_closed_loop.ipynb": ["IBM_2006-01-01_to_2018-01-01.csv"]}
 
 DATA_ENV = "RNN_BOOK_DATA_DIR"
 
