@@ -10,6 +10,8 @@ import numpy as np
 
 from tutorials_lib._checks import check_int, check_seed
 
+__all__ = ["adding_problem", "delayed_recall"]
+
 
 def delayed_recall(
     n: int,
