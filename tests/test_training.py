@@ -227,6 +227,9 @@ def test_parallel_trainer_bad_input_names_the_problem():
             keras.Sequential([keras.Input((4, 1)), keras.layers.LSTM(3, dropout=0.2),
                               keras.layers.Dense(1)])
         )  # fmt: skip
+    unbuilt = keras.Sequential([keras.layers.LSTM(3), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"jobs\[0\]\.model must be built"):
+        trainer.fit([LSTMJob(unbuilt, X, y, seed=0, epochs=1)])
     with pytest.raises(ValueError, match="Dense layer must have 1 unit"):
         lstm_dense_weights(build_stacked_rnn(4, 1, (3,), outputs=2, seed=0))
     with pytest.raises(ValueError, match=r"jobs\[1\]\.X must have shape \(n >= 1, 4, 1\)"):

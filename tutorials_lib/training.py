@@ -259,7 +259,10 @@ def lstm_dense_weights(model: keras.Model) -> list[np.ndarray]:
         )
     if dense.units != 1 or act(dense.activation) != "linear" or not dense.use_bias:
         raise ValueError("model's Dense layer must have 1 unit, a bias and no activation")
-    return [np.asarray(w, dtype=np.float32) for w in model.get_weights()]
+    weights = [np.asarray(w, dtype=np.float32) for w in model.get_weights()]
+    if len(weights) != 5:
+        raise ValueError("model must be built (start it with keras.Input) to have weights")
+    return weights
 
 
 def _lstm_forward(params, x):
@@ -652,7 +655,10 @@ def _check_job(k: int, job) -> dict:
         weights = lstm_dense_weights(job.model)
     except ValueError as err:
         raise ValueError(f"jobs[{k}].{err}") from None
-    _, lookback, features = job.model.inputs[0].shape
+    shape = tuple(job.model.inputs[0].shape) if getattr(job.model, "inputs", None) else ()
+    if len(shape) != 3 or shape[1] is None:
+        raise ValueError(f"jobs[{k}].model must have a fixed input shape (lookback, features)")
+    _, lookback, features = shape
     units = weights[1].shape[0]
     X = _windows(f"jobs[{k}].X", job.X, lookback, features)
     y = _targets(f"jobs[{k}].y", job.y, len(X)).astype(np.float32)
