@@ -68,3 +68,191 @@ def test_bad_arguments_name_the_problem():
         choose_epochs(_build, X, y, seed=0, max_epochs=2, batch_size=4, validation_fraction=1.0)
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         predict(keras.Sequential([keras.Input((6, 1)), keras.layers.Dense(1)]), X, batch_size=0)
+
+
+# --- ParallelLSTMTrainer: several LSTM -> Dense(1) copies in one compiled graph ---------------
+
+import tensorflow as tf  # noqa: E402
+
+from tutorials_lib.training import (  # noqa: E402
+    LSTMJob,
+    ParallelLSTMTrainer,
+    _lstm_forward,
+    _lstm_gradients,
+    lstm_dense_weights,
+)
+from tutorials_lib.walk_forward import batch_plan  # noqa: E402
+
+
+def _lstm(lookback, seed, units=5, features=1):
+    return build_stacked_rnn(lookback, features, (units,), seed=seed)
+
+
+def _series_windows(lookback, n=60, scale=1.0, phase=0.0):
+    t = np.arange(n + lookback)
+    series = scale * np.sin(0.3 * t + phase)
+    X = np.stack([series[i : i + lookback] for i in range(n)])
+    return X, series[lookback : lookback + n]
+
+
+def _separate_run(model, X, y, *, seed, epochs, batch_size, clip_norm, lr=1e-3):
+    """The reference: one model alone, Keras Adam, tf.clip_by_global_norm, batch_plan order."""
+    optimizer = keras.optimizers.Adam(lr)
+    optimizer.build(model.trainable_variables)
+
+    @tf.function
+    def step(xb, yb, wb):
+        with tf.GradientTape() as tape:
+            pred = model(xb, training=True)[:, 0]
+            loss = tf.reduce_sum(wb * tf.square(pred - yb)) / tf.reduce_sum(wb)
+        grads = tape.gradient(loss, model.trainable_variables)
+        if clip_norm is None:
+            norm = tf.linalg.global_norm(grads)
+        else:
+            grads, norm = tf.clip_by_global_norm(grads, clip_norm)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss, norm
+
+    rng = np.random.default_rng(seed)
+    x, t = X[..., None].astype("float32"), y.astype("float32")
+    losses, norms = [], []
+    for _ in range(epochs):
+        index, weight, n_batches = batch_plan(len(X), len(X), batch_size, True, rng)
+        for b in range(n_batches):
+            loss, norm = step(x[index[b]], t[index[b]], weight[b])
+            losses.append(float(loss))
+            norms.append(float(norm))
+    return model, np.array(losses), np.array(norms)
+
+
+def test_each_copy_equals_its_own_separate_run():
+    # Two seeds of one configuration and a third model with other data, window and epochs.
+    specs = [(6, 0, 3, 1.0), (6, 1, 3, 1.0), (3, 2, 2, 0.5)]
+    jobs, references = [], []
+    for lookback, seed, epochs, scale in specs:
+        X, y = _series_windows(lookback, scale=scale)
+        jobs.append(LSTMJob(_lstm(lookback, seed), X, y, seed=seed, epochs=epochs))
+        references.append(
+            _separate_run(_lstm(lookback, seed), X, y, seed=seed, epochs=epochs,
+                          batch_size=7, clip_norm=4.0)
+        )  # fmt: skip
+    trainer = ParallelLSTMTrainer(batch_size=7, clip_norm=4.0)
+    runs = trainer.fit(jobs)
+    for job, run, (model, losses, norms) in zip(jobs, runs, references, strict=True):
+        assert run.epochs == job.epochs and len(run.norms) == job.epochs
+        expected = model(job.X[..., None].astype("float32")).numpy()[:, 0]
+        np.testing.assert_allclose(trainer.predict([run.weights], [job.X])[0], expected,
+                                   atol=1e-5)  # fmt: skip
+        np.testing.assert_allclose(np.concatenate(run.batch_loss), losses, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(np.concatenate(run.norms), norms, rtol=1e-4)
+        for mine, theirs in zip(run.weights, model.get_weights(), strict=True):
+            np.testing.assert_allclose(mine, theirs, atol=1e-5)
+        np.testing.assert_allclose(run.loss, [np.mean(b) for b in run.batch_loss])
+    # A copy trained alone gives the same result as inside the group.
+    alone = trainer.fit([jobs[2]])[0]
+    for a, b in zip(alone.weights, runs[2].weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-7)
+
+
+def test_clipping_is_computed_per_copy():
+    X, y = _series_windows(4, n=42)
+    small = LSTMJob(_lstm(4, 0), X, 0.01 * y, seed=0, epochs=2)
+    large = LSTMJob(_lstm(4, 1), X, 100.0 * y, seed=1, epochs=2)
+    free = ParallelLSTMTrainer(batch_size=7).fit([small, large])
+    small_max = max(n.max() for n in free[0].norms)
+    large_min = min(n.min() for n in free[1].norms)
+    clip = 2.0 ** np.round(np.log2(np.sqrt(small_max * large_min)))  # a power of 2 in between
+    assert small_max < clip < large_min
+    clipped = ParallelLSTMTrainer(batch_size=7, clip_norm=clip).fit([small, large])
+    # The small copy's norms stay below the clip, so it trains exactly as without clipping,
+    # although the other copy's norms (and so any norm pooled over both) exceed the clip.
+    for a, b in zip(clipped[0].weights, free[0].weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-7)
+    assert all(np.all(n > clip) for n in clipped[1].norms)
+    assert not np.allclose(clipped[1].weights[1], free[1].weights[1], atol=1e-4)
+    _, _, norms = _separate_run(_lstm(4, 1), X, 100.0 * y, seed=1, epochs=2, batch_size=7,
+                                clip_norm=clip)  # fmt: skip
+    np.testing.assert_allclose(np.concatenate(clipped[1].norms), norms, rtol=1e-4)
+
+
+def test_written_out_backprop_matches_gradient_tape():
+    rng = np.random.default_rng(3)
+    units, features, lookback, batch = 3, 2, 4, 5
+    shapes = [(features, 4 * units), (units, 4 * units), (4 * units,), (units, 1), (1,)]
+    params = [tf.constant(rng.normal(size=s).astype("float32")) for s in shapes]
+    x = tf.constant(rng.normal(size=(batch, lookback, features)).astype("float32"))
+    y = tf.constant(rng.normal(size=batch).astype("float32"))
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        pred, _ = _lstm_forward(params, x)
+        loss = tf.reduce_mean(tf.square(pred - y))
+    expected = tape.gradient(loss, params)
+    pred, (h_last, cache) = _lstm_forward(params, x)
+    d_pred = 2.0 * (pred - y) / batch
+    got = _lstm_gradients(params, x, d_pred, h_last, cache, tf.constant([1, 0]))
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=1e-6)
+    # and the forward pass is Keras' layer with these weights
+    model = _lstm(lookback, 0, units=units, features=features)
+    model.set_weights([p.numpy() for p in params])
+    np.testing.assert_allclose(pred.numpy(), model(x).numpy()[:, 0], rtol=1e-6, atol=1e-6)
+
+
+def test_patience_stops_one_copy_and_leaves_the_others_alone():
+    X, y = _series_windows(5, n=50)
+    # Validation targets of the wrong sign: the validation loss soon rises.
+    stopping = LSTMJob(_lstm(5, 0), X, y, seed=0, epochs=12, validation=(X[:10], -y[:10]))
+    plain = LSTMJob(_lstm(5, 1), X, y, seed=1, epochs=4)
+    trainer = ParallelLSTMTrainer(batch_size=8, clip_norm=4.0, patience=2)
+    early, full = trainer.fit([stopping, plain])
+    assert full.epochs == 4 and full.val_loss.size == 0
+    assert 2 < early.epochs < 12 and early.val_loss.size == early.epochs
+    assert len(early.val_loss) - 1 - int(np.argmin(early.val_loss)) == 2
+    pred = trainer.predict([early.weights], [X[:10]])[0]
+    np.testing.assert_allclose(early.val_loss[-1], np.mean((-y[:10] - pred) ** 2), rtol=1e-9)
+    alone = trainer.fit([plain])[0]
+    for a, b in zip(alone.weights, full.weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-7)
+
+
+def test_parallel_trainer_bad_input_names_the_problem():
+    X, y = _series_windows(4, n=20)
+    good = LSTMJob(_lstm(4, 0), X, y, seed=0, epochs=1)
+    trainer = ParallelLSTMTrainer(batch_size=4)
+    gru = build_stacked_rnn(4, 1, (3,), cell="gru", seed=0)
+    with pytest.raises(ValueError, match=r"jobs\[0\]\.model must be LSTM -> Dense\(1\)"):
+        trainer.fit([LSTMJob(gru, X, y, seed=0, epochs=1)])
+    with pytest.raises(ValueError, match="no dropout"):
+        lstm_dense_weights(
+            keras.Sequential([keras.Input((4, 1)), keras.layers.LSTM(3, dropout=0.2),
+                              keras.layers.Dense(1)])
+        )  # fmt: skip
+    unbuilt = keras.Sequential([keras.layers.LSTM(3), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"jobs\[0\]\.model must be built"):
+        trainer.fit([LSTMJob(unbuilt, X, y, seed=0, epochs=1)])
+    with pytest.raises(ValueError, match="Dense layer must have 1 unit"):
+        lstm_dense_weights(build_stacked_rnn(4, 1, (3,), outputs=2, seed=0))
+    with pytest.raises(ValueError, match=r"jobs\[1\]\.X must have shape \(n >= 1, 4, 1\)"):
+        trainer.fit([good, LSTMJob(_lstm(4, 1), X[:, :3], y, seed=0, epochs=1)])
+    with pytest.raises(ValueError, match=r"jobs\[0\]\.y must have one target per window"):
+        trainer.fit([LSTMJob(_lstm(4, 0), X, y[:5], seed=0, epochs=1)])
+    with pytest.raises(ValueError, match=r"jobs\[0\]\.epochs must be >= 1"):
+        trainer.fit([LSTMJob(_lstm(4, 0), X, y, seed=0, epochs=0)])
+    with pytest.raises(ValueError, match=r"jobs\[0\]\.seed must be >= 0"):
+        trainer.fit([LSTMJob(_lstm(4, 0), X, y, seed=-1, epochs=1)])
+    with pytest.raises(ValueError, match=r"jobs\[0\]\.validation must be a pair"):
+        trainer.fit([LSTMJob(_lstm(4, 0), X, y, seed=0, epochs=1, validation=X)])
+    with pytest.raises(ValueError, match=r"jobs\[0\]\.X contains NaN"):
+        trainer.fit([LSTMJob(_lstm(4, 0), np.where(X > 0.9, np.nan, X), y, seed=0, epochs=1)])
+    with pytest.raises(ValueError, match="jobs must hold at least one LSTMJob"):
+        trainer.fit([])
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        ParallelLSTMTrainer(batch_size=0)
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        ParallelLSTMTrainer(batch_size=4, learning_rate=0.0)
+    with pytest.raises(ValueError, match="clip_norm must be > 0 or None"):
+        ParallelLSTMTrainer(batch_size=4, clip_norm=-1.0)
+    with pytest.raises(ValueError, match="weights and X must be non-empty lists"):
+        trainer.predict([lstm_dense_weights(_lstm(4, 0))], [X, X])
+    with pytest.raises(ValueError, match=r"weights\[0\] must be the 5 arrays"):
+        trainer.predict([lstm_dense_weights(_lstm(4, 0))[:4]], [X])

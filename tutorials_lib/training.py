@@ -10,6 +10,10 @@ each run one call that is reproducible from its seed:
   so no training target is wasted and the test span is never looked at.
 * :func:`predict` runs the model in batches through one compiled call (``predict`` itself
   costs tens of milliseconds a call).
+* :class:`ParallelLSTMTrainer` trains several ``LSTM(units) -> Dense(1)`` regressions (seeds
+  or configurations, each an :class:`LSTMJob`) side by side in one compiled graph, each with
+  its own Adam state, gradient clipping and batch order: the same results as separate runs,
+  at a fraction of the cost when each batch is small.
 """
 
 from __future__ import annotations
@@ -19,11 +23,23 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tutorials_lib._checks import as_float_array, check_int
 from tutorials_lib.repro import set_seed
+from tutorials_lib.walk_forward import batch_plan
 
-__all__ = ["FitResult", "choose_epochs", "fit_seeded", "fit_with_chosen_epochs", "predict"]
+__all__ = [
+    "FitResult",
+    "LSTMJob",
+    "LSTMRun",
+    "ParallelLSTMTrainer",
+    "choose_epochs",
+    "fit_seeded",
+    "fit_with_chosen_epochs",
+    "lstm_dense_weights",
+    "predict",
+]
 
 #: A model builder: takes a seed, returns a fresh, uncompiled Keras model.
 Builder = Callable[[int], keras.Model]
@@ -163,3 +179,497 @@ def predict(model: keras.Model, X, batch_size: int = 1024) -> np.ndarray:
         ]
     ).astype(np.float64)
     return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
+
+
+# --------------------------------------------------------------------------------------------
+# Several LSTM(units) -> Dense(1) regressions trained side by side in one compiled graph.
+# --------------------------------------------------------------------------------------------
+
+_ADAM_BETA_1, _ADAM_BETA_2, _ADAM_EPSILON = 0.9, 0.999, 1e-7  # Keras' Adam defaults
+
+
+@dataclass
+class LSTMJob:
+    """One model to train: its initial weights, data, batch-order seed and epoch budget.
+
+    ``model`` is a freshly built Keras ``LSTM(units) -> Dense(1)`` model (tanh/sigmoid, no
+    dropout): only its initial weights are read. ``X`` is (n, lookback) or (n, lookback,
+    features), ``y`` (n,). ``seed`` drives the batch order (``numpy.random.default_rng(seed)``,
+    one :func:`~tutorials_lib.walk_forward.batch_plan` per epoch). ``validation = (X_val,
+    y_val)`` scores the model after every epoch (and, with the trainer's ``patience``, ends its
+    training early).
+    """
+
+    model: keras.Model
+    X: np.ndarray
+    y: np.ndarray
+    seed: int
+    epochs: int
+    validation: tuple | None = None
+
+
+@dataclass
+class LSTMRun:
+    """What training one :class:`LSTMJob` produced.
+
+    ``batch_loss[e]`` and ``norms[e]`` hold, for epoch ``e``, each batch's loss and its global
+    gradient norm *before* clipping; ``loss`` is the mean batch loss of each epoch and
+    ``val_loss`` the validation MSE after it (empty without validation). ``weights`` are the
+    final weights in ``model.get_weights()`` order (LSTM kernel, recurrent kernel, bias,
+    Dense kernel, Dense bias).
+    """
+
+    weights: list
+    loss: np.ndarray
+    val_loss: np.ndarray
+    batch_loss: list
+    norms: list
+    epochs: int
+    seed: int
+
+
+def lstm_dense_weights(model: keras.Model) -> list[np.ndarray]:
+    """The five weight arrays of an ``LSTM(units) -> Dense(1)`` Keras model, checked.
+
+    Raises ValueError for any other architecture: the parallel trainer computes exactly this
+    network (gates i, f, c, o; sigmoid gates, tanh cell; linear output) and nothing else.
+    """
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if (
+        len(layers) != 2
+        or type(layers[0]) is not keras.layers.LSTM
+        or type(layers[1]) is not keras.layers.Dense
+    ):
+        kinds = [type(layer).__name__ for layer in layers]
+        raise ValueError(f"model must be LSTM -> Dense(1), got layers {kinds}")
+    lstm, dense = layers
+    act = keras.activations.serialize
+    plain = (
+        act(lstm.activation) == "tanh"
+        and act(lstm.recurrent_activation) == "sigmoid"
+        and lstm.use_bias
+        and not (lstm.return_sequences or lstm.go_backwards or lstm.stateful)
+        and lstm.dropout == 0
+        and lstm.recurrent_dropout == 0
+    )
+    if not plain:
+        raise ValueError(
+            "model's LSTM must use tanh and sigmoid, a bias, no dropout, and return only its "
+            "last hidden state (no return_sequences, go_backwards or stateful)"
+        )
+    if dense.units != 1 or act(dense.activation) != "linear" or not dense.use_bias:
+        raise ValueError("model's Dense layer must have 1 unit, a bias and no activation")
+    weights = [np.asarray(w, dtype=np.float32) for w in model.get_weights()]
+    if len(weights) != 5:
+        raise ValueError("model must be built (start it with keras.Input) to have weights")
+    return weights
+
+
+def _lstm_forward(params, x):
+    """Forecasts (batch,) of one copy for windows ``x`` (batch, time, features), and a cache.
+
+    The same operations, in the same order, as ``keras.layers.LSTM`` (implementation 2: one
+    matmul per step for the four gates) followed by ``Dense(1)``.
+    """
+    kernel, recurrent, bias, head_w, head_b = params
+    steps, features = x.shape[1], x.shape[2]
+    units = recurrent.shape[0]
+    n = tf.shape(x)[0]
+    # The input part of every gate for all steps in one matmul.
+    xk = tf.reshape(tf.matmul(tf.reshape(x, (-1, features)), kernel), (n, steps, 4 * units))
+    h = c = None
+    cache = []
+    for t in range(steps):
+        z = xk[:, t] if h is None else xk[:, t] + tf.matmul(h, recurrent)  # h_0 = 0
+        z = z + bias
+        zi, zf, zc, zo = tf.split(z, 4, axis=-1)
+        i, f, g, o = tf.sigmoid(zi), tf.sigmoid(zf), tf.tanh(zc), tf.sigmoid(zo)
+        c_prev = c
+        c = i * g if c is None else f * c + i * g  # c_0 = 0
+        tanh_c = tf.tanh(c)
+        h_prev, h = h, o * tanh_c
+        cache.append((i, f, g, o, tanh_c, c_prev, h_prev))
+    pred = tf.matmul(h, head_w)[:, 0] + head_b
+    return pred, (h, cache)
+
+
+def _lstm_gradients(params, x, d_pred, h_last, cache, perm):
+    """Backpropagation through time for :func:`_lstm_forward`: gradients in ``params`` order.
+
+    Written out rather than left to ``GradientTape``: the tape's gradient of ``h @ U`` is a
+    matmul against U transposed, which TensorFlow's CPU kernel runs an order of magnitude
+    slower than the forward product; here U is transposed once per batch (``perm`` is a
+    tensor, so the graph optimizer cannot fold the transpose back into the matmul), and the
+    recurrent and input kernels get one matmul each over all steps.
+    """
+    kernel, recurrent, _, head_w, _ = params
+    steps, features = x.shape[1], x.shape[2]
+    units = recurrent.shape[0]
+    recurrent_t = tf.transpose(recurrent, perm)
+    d_head_w = tf.matmul(h_last, d_pred[:, None], transpose_a=True)
+    d_head_b = tf.reduce_sum(d_pred, keepdims=True)
+    dh = d_pred[:, None] * tf.reshape(head_w, (1, units))
+    dc = None
+    dz = [None] * steps
+    for t in reversed(range(steps)):
+        i, f, g, o, tanh_c, c_prev, _ = cache[t]
+        dc_t = dh * o * (1.0 - tanh_c * tanh_c)
+        dc = dc_t if dc is None else dc + dc_t
+        dzi = dc * g * i * (1.0 - i)
+        dzf = tf.zeros_like(dzi) if c_prev is None else dc * c_prev * f * (1.0 - f)
+        dzc = dc * i * (1.0 - g * g)
+        dzo = dh * tanh_c * o * (1.0 - o)
+        dz[t] = tf.concat([dzi, dzf, dzc, dzo], axis=-1)
+        if t > 0:
+            dh = tf.matmul(dz[t], recurrent_t)
+            dc = dc * f
+    dz_all = tf.stack(dz, axis=1)  # (batch, time, 4 units)
+    d_kernel = tf.matmul(
+        tf.reshape(x, (-1, features)), tf.reshape(dz_all, (-1, 4 * units)), transpose_a=True
+    )
+    if steps > 1:
+        h_prev = tf.reshape(tf.stack([c[6] for c in cache[1:]], axis=1), (-1, units))
+        d_recurrent = tf.matmul(
+            h_prev, tf.reshape(dz_all[:, 1:], (-1, 4 * units)), transpose_a=True
+        )
+    else:
+        d_recurrent = tf.zeros_like(recurrent)
+    d_bias = tf.reduce_sum(dz_all, axis=(0, 1))
+    return [d_kernel, d_recurrent, d_bias, d_head_w, d_head_b]
+
+
+def _adam(params, grads, m, v, step, learning_rate):
+    """One Adam step, written as Keras 3's ``Adam.update_step`` computes it."""
+    local_step = step + 1.0
+    alpha = (
+        learning_rate
+        * tf.sqrt(1 - tf.pow(tf.constant(_ADAM_BETA_2), local_step))
+        / (1 - tf.pow(tf.constant(_ADAM_BETA_1), local_step))
+    )
+    new_p, new_m, new_v = [], [], []
+    for p, g, m_k, v_k in zip(params, grads, m, v, strict=True):
+        m_k = m_k + (g - m_k) * (1 - _ADAM_BETA_1)
+        v_k = v_k + (tf.square(g) - v_k) * (1 - _ADAM_BETA_2)
+        new_p.append(p - (m_k * alpha) / (tf.sqrt(v_k) + _ADAM_EPSILON))
+        new_m.append(m_k)
+        new_v.append(v_k)
+    return new_p, new_m, new_v, local_step
+
+
+def _param_specs(shape: tuple[int, int, int]) -> list:
+    _, features, units = shape
+    return [
+        tf.TensorSpec((features, 4 * units), tf.float32),
+        tf.TensorSpec((units, 4 * units), tf.float32),
+        tf.TensorSpec((4 * units,), tf.float32),
+        tf.TensorSpec((units, 1), tf.float32),
+        tf.TensorSpec((1,), tf.float32),
+    ]
+
+
+class ParallelLSTMTrainer:
+    """Trains several independent ``LSTM(units) -> Dense(1)`` regressions in one graph.
+
+    Each copy (an :class:`LSTMJob`: one seed of a configuration; copies may differ in data,
+    window length and width) keeps its own weights, its own Adam state, its own global-norm
+    clipping and its own batch order, and logs its own batch losses and gradient norms. Each
+    copy is trained as it would be alone by a compiled loop that applies
+    ``tf.clip_by_global_norm`` and ``keras.optimizers.Adam(learning_rate)`` to the weighted
+    MSE of :func:`~tutorials_lib.walk_forward.batch_plan`'s batches; the results agree with
+    such a run up to float32 rounding (the backward pass is written out, so its sums run in
+    another order). One compiled function runs one epoch of every copy: the copies are
+    independent subgraphs, so TensorFlow can run them on all cores at once, and the fixed
+    cost of each call is paid once for all of them.
+
+    A copy stops when its ``epochs`` run out or, with ``patience > 0`` and a validation set,
+    after ``patience`` epochs without a new lowest validation loss (it keeps the weights of
+    its last epoch); the others go on. ``clip_norm=None`` trains without clipping (the norms
+    are still logged). The compiled functions are cached per set of copy shapes, so one
+    trainer is meant to serve many calls.
+    """
+
+    def __init__(
+        self,
+        *,
+        batch_size: int,
+        learning_rate: float = 1e-3,
+        clip_norm: float | None = None,
+        patience: int = 0,
+        shuffle: bool = True,
+    ) -> None:
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        if isinstance(learning_rate, bool) or not learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+        if clip_norm is not None and (isinstance(clip_norm, bool) or not clip_norm > 0):
+            raise ValueError(f"clip_norm must be > 0 or None, got {clip_norm!r}")
+        self.learning_rate = float(learning_rate)
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        self.patience = check_int("patience", patience, minimum=0)
+        self.shuffle = bool(shuffle)
+        self._epochs: dict = {}
+        self._steps: dict = {}
+        self._forwards: dict = {}
+        self._perm = tf.constant([1, 0], dtype=tf.int32)
+
+    # -- compiled functions, one per set of copy shapes (lookback, features, units) ---------
+
+    def _epoch_function(self, shapes: tuple):
+        if shapes not in self._epochs:
+            self._epochs[shapes] = tf.function(
+                self._epoch_graph,
+                input_signature=self._epoch_signature(shapes),
+                autograph=False,
+            )
+        return self._epochs[shapes]
+
+    def _epoch_signature(self, shapes: tuple) -> list:
+        params = [_param_specs(s) for s in shapes]
+        scalar = [tf.TensorSpec((), tf.float32) for _ in shapes]
+        rows = [tf.TensorSpec((None, self.batch_size), tf.int32) for _ in shapes]
+        return [
+            params, params, params, scalar,
+            [tf.TensorSpec((None, lookback, features), tf.float32)
+             for lookback, features, _ in shapes],
+            [tf.TensorSpec((None,), tf.float32) for _ in shapes],
+            rows,
+            [tf.TensorSpec((None, self.batch_size), tf.float32) for _ in shapes],
+            [tf.TensorSpec((), tf.int32) for _ in shapes],
+            tf.TensorSpec((2,), tf.int32),
+        ]  # fmt: skip
+
+    def _copy_step(self, params, m, v, step, x, y, index, weight, perm):
+        """One batch of one copy: loss, norm before clipping, and the updated state."""
+        xb, yb = tf.gather(x, index), tf.gather(y, index)
+        pred, (h_last, cache) = _lstm_forward(params, xb)
+        err = pred - yb
+        den = tf.reduce_sum(weight)
+        loss = tf.reduce_sum(weight * tf.square(err)) / den
+        grads = _lstm_gradients(params, xb, 2.0 * weight * err / den, h_last, cache, perm)
+        if self.clip_norm is None:
+            norm = tf.linalg.global_norm(grads)
+        else:
+            grads, norm = tf.clip_by_global_norm(grads, self.clip_norm)
+        lr = tf.constant(self.learning_rate, tf.float32)
+        params, m, v, step = _adam(params, grads, m, v, step, lr)
+        return loss, norm, params, m, v, step
+
+    def _step_function(self, shape: tuple):
+        """The compiled batch step of one copy shape, traced once and called by every copy."""
+        if shape not in self._steps:
+            lookback, features, _ = shape
+            params = _param_specs(shape)
+            scalar = tf.TensorSpec((), tf.float32)
+            self._steps[shape] = tf.function(
+                self._copy_step, autograph=False, experimental_attributes={"_noinline": True},
+                input_signature=[
+                    params, params, params, scalar,
+                    tf.TensorSpec((None, lookback, features), tf.float32),
+                    tf.TensorSpec((None,), tf.float32),
+                    tf.TensorSpec((self.batch_size,), tf.int32),
+                    tf.TensorSpec((self.batch_size,), tf.float32),
+                    tf.TensorSpec((2,), tf.int32),
+                ],
+            ).get_concrete_function()  # fmt: skip
+        return self._steps[shape]
+
+    def _epoch_graph(self, params, m, v, steps, xs, ys, index, weight, n_batches, perm):
+        """One epoch of every copy; copy k trains its first ``n_batches[k]`` batches."""
+        copies = len(params)
+        shapes = [(x.shape[1], x.shape[2], p[1].shape[0]) for x, p in zip(xs, params, strict=True)]
+        longest = tf.reduce_max(tf.stack(n_batches))
+
+        def body(b, params, m, v, steps, losses, norms):
+            params, m, v, steps = list(params), list(m), list(v), list(steps)
+            batch_losses, batch_norms = [], []
+            for k in range(copies):
+                state = (params[k], m[k], v[k], steps[k])
+
+                step_fn = self._step_function(shapes[k])
+
+                def train(k=k, state=state, step_fn=step_fn):
+                    return step_fn(*state, xs[k], ys[k], index[k][b], weight[k][b], perm)
+
+                def skip(state=state):
+                    return (tf.constant(0.0), tf.constant(0.0), *state)
+
+                out = tf.cond(b < n_batches[k], train, skip)
+                batch_losses.append(out[0])
+                batch_norms.append(out[1])
+                params[k], m[k], v[k], steps[k] = out[2:]
+            return (
+                b + 1, params, m, v, steps,
+                losses.write(b, tf.stack(batch_losses)), norms.write(b, tf.stack(batch_norms)),
+            )  # fmt: skip
+
+        state = (
+            tf.constant(0), params, m, v, steps,
+            tf.TensorArray(tf.float32, size=longest), tf.TensorArray(tf.float32, size=longest),
+        )  # fmt: skip
+        _, params, m, v, steps, losses, norms = tf.while_loop(
+            lambda b, *_: b < longest, body, state
+        )
+        return params, m, v, steps, losses.stack(), norms.stack()
+
+    def _forward_function(self, shapes: tuple):
+        if shapes not in self._forwards:
+            signature = [
+                [_param_specs(s) for s in shapes],
+                [tf.TensorSpec((None, lookback, features), tf.float32)
+                 for lookback, features, _ in shapes],
+            ]  # fmt: skip
+
+            def forward(params, xs):
+                return [_lstm_forward(p, x)[0] for p, x in zip(params, xs, strict=True)]
+
+            self._forwards[shapes] = tf.function(
+                forward, input_signature=signature, autograph=False
+            )
+        return self._forwards[shapes]
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def predict(self, weights: list, X: list) -> list[np.ndarray]:
+        """Forecasts (float64) of copy k, with ``weights[k]``, for the windows ``X[k]``."""
+        if len(weights) != len(X) or not weights:
+            raise ValueError(
+                f"weights and X must be non-empty lists of the same length, got {len(weights)} "
+                f"and {len(X)}"
+            )
+        params, xs, shapes = [], [], []
+        for k, (w, x) in enumerate(zip(weights, X, strict=True)):
+            arrays, features, units = _weight_shape(f"weights[{k}]", w)
+            x = _windows(f"X[{k}]", x, None, features)
+            params.append([tf.constant(a) for a in arrays])
+            xs.append(tf.constant(x))
+            shapes.append((x.shape[1], features, units))
+        out = self._forward_function(tuple(shapes))(params, xs)
+        return [o.numpy().astype(np.float64) for o in out]
+
+    def fit(self, jobs: list[LSTMJob]) -> list[LSTMRun]:
+        """Train every job from its model's initial weights; one :class:`LSTMRun` per job."""
+        if not jobs:
+            raise ValueError("jobs must hold at least one LSTMJob")
+        data = [_check_job(k, job) for k, job in enumerate(jobs)]
+        params = [[tf.constant(a) for a in d["weights"]] for d in data]
+        shapes = tuple(d["shape"] for d in data)
+        m = [[tf.zeros_like(a) for a in p] for p in params]
+        v = [[tf.zeros_like(a) for a in p] for p in params]
+        steps = [tf.constant(0.0) for _ in jobs]
+        xs = [tf.constant(d["X"]) for d in data]
+        ys = [tf.constant(d["y"]) for d in data]
+        rngs = [np.random.default_rng(job.seed) for job in jobs]
+        epoch_fn = self._epoch_function(shapes)
+        records = [{"batch_loss": [], "norms": [], "val_loss": []} for _ in jobs]
+        done = [False] * len(jobs)
+        epoch = 0
+        while not all(done):
+            plans = []
+            for k, d in enumerate(data):
+                n = len(d["X"])
+                if done[k]:  # a finished copy: one unused row, no batches
+                    rows = np.zeros((1, self.batch_size), np.int32)
+                    plans.append((rows, rows.astype(np.float32), np.int32(0)))
+                else:
+                    index, weight, n_batches = batch_plan(n, n, self.batch_size, self.shuffle,
+                                                          rngs[k])  # fmt: skip
+                    plans.append((index, weight, np.int32(n_batches)))
+            params, m, v, steps, losses, norms = epoch_fn(
+                params, m, v, steps, xs, ys, [p[0] for p in plans], [p[1] for p in plans],
+                [p[2] for p in plans], self._perm,
+            )  # fmt: skip
+            losses, norms = losses.numpy(), norms.numpy()
+            epoch += 1
+            active = [k for k in range(len(jobs)) if not done[k]]
+            for k in active:
+                records[k]["batch_loss"].append(losses[: plans[k][2], k].astype(np.float64))
+                records[k]["norms"].append(norms[: plans[k][2], k].astype(np.float64))
+            scored = [k for k in active if data[k]["validation"] is not None]
+            if scored:
+                weights = [[a.numpy() for a in params[k]] for k in scored]
+                preds = self.predict(weights, [data[k]["validation"][0] for k in scored])
+                for k, pred in zip(scored, preds, strict=True):
+                    val = records[k]["val_loss"]
+                    val.append(float(np.mean((data[k]["validation"][1] - pred) ** 2)))
+                    since_best = len(val) - 1 - int(np.argmin(val))
+                    if self.patience and since_best >= self.patience:
+                        done[k] = True
+            for k in active:
+                if epoch >= jobs[k].epochs:
+                    done[k] = True
+        return [
+            LSTMRun(
+                weights=[a.numpy() for a in params[k]],
+                loss=np.array([np.mean(b) for b in rec["batch_loss"]]),
+                val_loss=np.array(rec["val_loss"], dtype=np.float64),
+                batch_loss=rec["batch_loss"],
+                norms=rec["norms"],
+                epochs=len(rec["batch_loss"]),
+                seed=job.seed,
+            )
+            for k, (job, rec) in enumerate(zip(jobs, records, strict=True))
+        ]
+
+
+def _weight_shape(name: str, weights) -> tuple[list[np.ndarray], int, int]:
+    """``weights`` as five float32 arrays of an LSTM -> Dense(1), with (features, units)."""
+    arrays = [np.asarray(a, dtype=np.float32) for a in weights]
+    if len(arrays) != 5 or arrays[1].ndim != 2:
+        raise ValueError(f"{name} must be the 5 arrays of LSTM -> Dense(1).get_weights()")
+    units = arrays[1].shape[0]
+    features = arrays[0].shape[0] if arrays[0].ndim == 2 else -1
+    expected = [(features, 4 * units), (units, 4 * units), (4 * units,), (units, 1), (1,)]
+    if features < 1 or [a.shape for a in arrays] != expected:
+        raise ValueError(
+            f"{name} must be the 5 arrays of LSTM -> Dense(1).get_weights(), got shapes "
+            f"{[a.shape for a in arrays]}"
+        )
+    return arrays, features, units
+
+
+def _windows(name: str, X, lookback: int | None, features: int) -> np.ndarray:
+    """Windows as float32 (n, lookback, features); (n, lookback) is read as one feature."""
+    X = as_float_array(name, X, ndim=(2, 3))
+    if X.ndim == 2:
+        X = X[..., None]
+    if len(X) == 0 or X.shape[2] != features or (lookback is not None and X.shape[1] != lookback):
+        want = f"(n >= 1, {'any' if lookback is None else lookback}, {features})"
+        raise ValueError(f"{name} must have shape {want}, got {X.shape}")
+    return X.astype(np.float32)
+
+
+def _targets(name: str, y, n: int) -> np.ndarray:
+    y = as_float_array(name, y, ndim=(1, 2))
+    if y.ndim == 2 and y.shape[1] != 1:
+        raise ValueError(f"{name} must be (n,) or (n, 1), got shape {y.shape}")
+    y = y.reshape(-1)
+    if len(y) != n:
+        raise ValueError(f"{name} must have one target per window ({n}), got {len(y)}")
+    return y
+
+
+def _check_job(k: int, job) -> dict:
+    """Job ``k``'s arrays, checked, with its copy shape (lookback, features, units)."""
+    if not isinstance(job, LSTMJob):
+        raise ValueError(f"jobs[{k}] must be an LSTMJob, got {type(job).__name__}")
+    try:
+        weights = lstm_dense_weights(job.model)
+    except ValueError as err:
+        raise ValueError(f"jobs[{k}].{err}") from None
+    shape = tuple(job.model.inputs[0].shape) if getattr(job.model, "inputs", None) else ()
+    if len(shape) != 3 or shape[1] is None:
+        raise ValueError(f"jobs[{k}].model must have a fixed input shape (lookback, features)")
+    _, lookback, features = shape
+    units = weights[1].shape[0]
+    X = _windows(f"jobs[{k}].X", job.X, lookback, features)
+    y = _targets(f"jobs[{k}].y", job.y, len(X)).astype(np.float32)
+    check_int(f"jobs[{k}].seed", job.seed, minimum=0)
+    check_int(f"jobs[{k}].epochs", job.epochs, minimum=1)
+    validation = None
+    if job.validation is not None:
+        if not isinstance(job.validation, tuple | list) or len(job.validation) != 2:
+            raise ValueError(f"jobs[{k}].validation must be a pair (X_val, y_val)")
+        X_val = _windows(f"jobs[{k}].validation X", job.validation[0], lookback, features)
+        y_val = _targets(f"jobs[{k}].validation y", job.validation[1], len(X_val))
+        validation = (X_val, y_val)
+    return {"weights": weights, "shape": (lookback, features, units), "X": X, "y": y,
+            "validation": validation}  # fmt: skip
