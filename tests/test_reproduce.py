@@ -82,3 +82,18 @@ def test_command_line_exits_non_zero_and_names_the_failing_cell(tmp_path, env_fo
     )  # fmt: skip
     assert result.returncode == 1
     assert "FAILED: 02_tiny_fails.md, cell 2 (notebook cell #2): ZeroDivisionError" in result.stderr
+
+
+def test_longest_recorded_task_is_submitted_first_and_untimed_ones_before_it(tmp_path):
+    record = {"tasks": [
+        {"chapter": "03_a", "seconds": 300.0, "ok": True},
+        {"chapter": "05_b", "seconds": 900.5, "ok": True},
+        {"chapter": "06_c", "seconds": 12.0, "ok": False},
+    ]}  # fmt: skip
+    (tmp_path / "run.json").write_text(json.dumps(record))
+    earlier = reproduce.earlier_seconds(tmp_path)
+    assert earlier == {"03_a": 300.0, "05_b": 900.5}  # the failed task's time says nothing
+    order = sorted(["03_a", "05_b", "06_c", "07_d"],
+                   key=lambda c: -reproduce.task_priority(c, earlier))  # fmt: skip
+    assert order == ["06_c", "07_d", "05_b", "03_a"]
+    assert reproduce.earlier_seconds(tmp_path / "missing") == {}
