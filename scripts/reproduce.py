@@ -86,11 +86,16 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
     md = Path(md_path)
     worker_name = platform.node()
     publish = None
+    kernel_env = {}
     try:
         from distributed import get_worker
 
         worker = get_worker()
         worker_name = worker.address
+        # The kernel is a process of its own: give TensorFlow the worker's threads, not every
+        # core (two notebooks with a pool each on two cores spend CPU spinning, not computing).
+        threads = str(worker.state.nthreads)
+        kernel_env = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads}
 
         def publish(message: dict) -> None:
             worker.log_event(PROGRESS_TOPIC, message)
@@ -103,8 +108,9 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
 
     with tempfile.TemporaryDirectory() as tmp:
         out_dir, results_dir = Path(tmp) / "nb", Path(tmp) / "results"
-        previous = os.environ.get(RESULTS_ENV)
-        os.environ[RESULTS_ENV] = str(results_dir)  # the kernel inherits it
+        kernel_env[RESULTS_ENV] = str(results_dir)  # the kernel inherits the environment
+        previous = {name: os.environ.get(name) for name in kernel_env}
+        os.environ.update(kernel_env)
         start = time.perf_counter()
         try:
             execute(md, parameters, out_dir, on_cell_executed=on_cell)
@@ -119,10 +125,11 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
                 f"{err.ename}: {err.evalue}",
             )
         finally:
-            if previous is None:
-                os.environ.pop(RESULTS_ENV, None)
-            else:
-                os.environ[RESULTS_ENV] = previous
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         seconds = time.perf_counter() - start
         notebook = (out_dir / md.with_suffix(".ipynb").name).read_text()
         results_file = results_dir / f"{md.stem}.json"
