@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-import platform
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from run_notebooks import machine_description  # noqa: E402
 
 from tutorials_lib.forecast import closed_loop, keras_step  # noqa: E402
 from tutorials_lib.models import build_stacked_rnn  # noqa: E402
@@ -35,16 +38,6 @@ STEPS = 251  # one trading year, as generated in the chapter
 PREDICT_STEPS = 25  # predict() is slow: time a shorter path and report per step
 REPEATS = 3
 OUT = Path(__file__).resolve().parent / "results" / "closed_loop_speed.json"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def predict_loop(model, window: np.ndarray, steps: int) -> np.ndarray:
@@ -106,10 +99,11 @@ def main() -> None:
                 "max_gap_vs_predict": None if gap is None else float(f"{gap:.1e}"),
             }
         )
+    machine = machine_description()
     payload = {
         "benchmark": "closed_loop_speed",
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{cpu_name()}, {os.cpu_count()} logical CPUs",
+        "machine": f"{machine['cpu']}, {machine['cores']} logical CPUs",
         "load_average_1min": round(os.getloadavg()[0], 2),
         "model": f"{LAYERS} x GRU({UNITS}), dropout {DROPOUT}, lookback {LOOKBACK}",
         "results": results,

@@ -1,7 +1,9 @@
 """Training throughput of each chapter's main model, and how close the largest gets to the CPU's peak.
 
-Each model is trained for a few batches on random data of the chapter's shapes (the
-architecture's cost does not depend on the values): samples per second after a warm-up epoch.
+Each model is trained by Keras' ``fit`` for a few batches on random data of the chapter's
+shapes (the architecture's cost does not depend on the values): samples per second after a
+warm-up epoch. Chapter 4's LSTM(256) is also timed with the trainer the chapter uses,
+``ParallelLSTMTrainer``, training one copy and two copies side by side.
 For chapter 7's LSTM(300) the floating-point operations of a training step are counted from the
 layer sizes (forward matrix products, times 3 for the backward pass) and divided by the
 measured time, then compared with the CPU's peak as measured by a large float32 matrix
@@ -28,11 +30,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tutorials_lib.models import build_stacked_rnn, build_stateless_lstm  # noqa: E402
+from tutorials_lib.training import LSTMJob, ParallelLSTMTrainer  # noqa: E402
 
 #: chapter -> (description, builder, lookback, features, batch size)
 MODELS = {
     "03": ("LSTM(32), lookback 15, batch 1", lambda: build_stateless_lstm(15, 2, 32, seed=0), 15, 2, 1),
-    "04": ("LSTM(256), window 7, batch 7", lambda: build_stacked_rnn(7, 1, (256,), seed=0), 7, 1, 7),
+    "04": ("LSTM(256), window 7, batch 7, Keras fit", lambda: build_stacked_rnn(7, 1, (256,), seed=0), 7, 1, 7),
     "05": ("LSTM 128-64 + Dense 25, lag 60, batch 200",
            lambda: build_stacked_rnn(60, 1, (128, 64), dense=(25,), seed=0), 60, 1, 200),
     "05b": ("4 x LSTM(50) + dropout, lag 60, batch 32",
@@ -66,6 +69,23 @@ def samples_per_second(build, lookback, features, batch, batches=20) -> float:
     return len(x) / (time.perf_counter() - start)
 
 
+def parallel_trainer_samples_per_second(copies: int, batches: int = 200) -> float:
+    """Chapter 4's LSTM(256) trained by its own trainer: samples per second over all copies."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(7 * batches, 7, 1)).astype("float32")
+    y = rng.normal(size=7 * batches).astype("float32")
+    trainer = ParallelLSTMTrainer(batch_size=7, clip_norm=4.0)
+
+    def jobs(epochs):
+        return [LSTMJob(build_stacked_rnn(7, 1, (256,), seed=k), x, y, seed=k, epochs=epochs)
+                for k in range(copies)]  # fmt: skip
+
+    trainer.fit(jobs(1))  # warm-up: traces the compiled epoch
+    start = time.perf_counter()
+    trainer.fit(jobs(1))
+    return copies * len(x) / (time.perf_counter() - start)
+
+
 def matmul_peak_flops(n: int = 2048, repeats: int = 10) -> float:
     a = tf.random.normal((n, n))
     b = tf.random.normal((n, n))
@@ -86,6 +106,13 @@ def main() -> None:
         rate = samples_per_second(build, lookback, features, batch)
         rows[chapter] = {"model": what, "samples_per_second": rate}
         print(f"chapter {chapter:>3}: {what:45s} {rate:10.0f} samples/s")
+    for copies in (1, 2):
+        rate = parallel_trainer_samples_per_second(copies)
+        what = f"LSTM(256), window 7, batch 7, ParallelLSTMTrainer, {copies} cop" + (
+            "y" if copies == 1 else "ies"
+        )
+        rows[f"04-trainer-{copies}"] = {"model": what, "samples_per_second": rate}
+        print(f"chapter  04: {what:45s} {rate:10.0f} samples/s")
     peak = matmul_peak_flops()
     flops = lstm_training_flops(300, 2, 100) * rows["07"]["samples_per_second"]
     out = {

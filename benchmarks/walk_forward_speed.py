@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 from sklearn.preprocessing import MinMaxScaler  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from run_notebooks import machine_description  # noqa: E402
 
 from tutorials_lib.models import build_stateless_lstm  # noqa: E402
 from tutorials_lib.repro import set_seed  # noqa: E402
@@ -59,17 +63,6 @@ def data() -> tuple[np.ndarray, np.ndarray]:
     )
     windows = np.concatenate([sw.X_train, sw.X_test]).astype(np.float32)
     return windows, regression_intercepts(sliding_windows(pair, LOOKBACK)[0])
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), else what platform reports."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def load_average() -> list[float]:
@@ -136,12 +129,13 @@ def main() -> None:
             r[key] = round(r[key], 2)
         if r["max_abs_diff_vs_fit"] is not None:
             r["max_abs_diff_vs_fit"] = float(f"{r['max_abs_diff_vs_fit']:.2g}")
+    machine = machine_description()
     report = {
         "benchmark": "walk-forward speed, chapter 3 base configuration",
         "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "machine": {
-            "cpu_model": cpu_model(),
-            "cores": os.cpu_count(),
+            "cpu_model": machine["cpu"],
+            "cores": machine["cores"],
             "platform": f"{platform.system()} {platform.machine()}",
             "load_average": load_start,
             "load_average_end": load_average(),

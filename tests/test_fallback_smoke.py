@@ -8,14 +8,11 @@ committed notebook untouched.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-import nbformat
 import pytest
+from chapter_runs import run_without_data
 
 from tutorials_lib.data import DATA_ENV
 from tutorials_lib.results import RESULTS_ENV, load_results
@@ -29,16 +26,6 @@ SMALL = {
     "SCRATCH_UNITS": 4,
     "SCRATCH_STEPS": 3,
 }
-
-
-def stdout_of(nb) -> str:
-    return "".join(
-        out.get("text", "")
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.outputs
-        if out.get("output_type") == "stream" and out.get("name") == "stdout"
-    )
 
 
 def expected_batches(first_val_day: int, first_test_day: int, lookbacks, batch: int) -> int:
@@ -57,27 +44,11 @@ def expected_batches(first_val_day: int, first_test_day: int, lookbacks, batch: 
 
 @pytest.mark.slow
 def test_bitcoin_chapter_runs_on_the_synthetic_fallback(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != DATA_ENV}
-    # The kernel must import this checkout's tutorials_lib, whatever is installed.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env[RESULTS_ENV] = str(tmp_path / "results")
-    params = [arg for name, value in SMALL.items() for arg in ("-p", name, str(value))]
-    committed = CHAPTER.with_suffix(".ipynb").read_bytes()
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "run_notebooks.py"),
-            *params,
-            "--output-dir",
-            str(tmp_path),
-            str(CHAPTER),
-        ],
-        env=env,
-        check=True,
+    run = run_without_data(
+        CHAPTER, tmp_path, SMALL, extra_env={RESULTS_ENV: str(tmp_path / "results")}
     )
-    assert CHAPTER.with_suffix(".ipynb").read_bytes() == committed
-    nb = nbformat.read(tmp_path / CHAPTER.with_suffix(".ipynb").name, as_version=4)
-    text = stdout_of(nb)
+    assert run.process.returncode == 0, run.process.stderr[-3000:]
+    text = run.stdout
     assert "Data: SYNTHETIC Bitcoin-like series (seed 0), not real prices" in text
     assert f"real file not used: ${DATA_ENV} is not set" in text
     assert "1266 windows: 1018 train, 248 test" in text  # the synthetic series has the same days
@@ -95,15 +66,8 @@ def test_bitcoin_chapter_runs_on_the_synthetic_fallback(tmp_path):
     assert int(clip.group(1)) <= int(clip.group(2))
     gate = re.search(r"gate order ifco: max \|h_scratch - h_keras\| below (\S+)", text)
     assert gate is not None and float(gate.group(1)) <= 1e-5
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
-    figures = [
-        o
-        for c in nb.cells
-        for o in c.get("outputs", [])
-        if any(key.endswith("image/png") for key in o.get("data", {}))
-    ]
-    assert len(figures) >= 6
+    assert not run.errors()
+    assert run.images() >= 6
     # The remove-cell record of the source's experiments, written because RESULTS_ENV is set.
     parameters, experiments = load_results(tmp_path / "results" / "04_bitcoin.json")
     assert parameters["UNITS"] == SMALL["UNITS"] and parameters["data"] == "synthetic"

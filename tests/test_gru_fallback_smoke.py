@@ -9,14 +9,11 @@ untouched.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-import nbformat
 import pytest
+from chapter_runs import run_without_data
 
 from tutorials_lib.data import DATA_ENV
 
@@ -32,38 +29,11 @@ TINY = {
 }
 
 
-def stdout_of(nb) -> str:
-    return "".join(
-        out.get("text", "")
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.outputs
-        if out.get("output_type") == "stream" and out.get("name") == "stdout"
-    )
-
-
 @pytest.mark.slow
 def test_gru_chapter_runs_on_the_bokeh_fallback(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != DATA_ENV}
-    # The kernel must import this checkout's tutorials_lib, whatever is installed.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    params = [arg for name, value in TINY.items() for arg in ("-p", name, str(value))]
-    committed = CHAPTER.with_suffix(".ipynb").read_bytes()
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "run_notebooks.py"),
-            *params,
-            "--output-dir",
-            str(tmp_path),
-            str(CHAPTER),
-        ],
-        env=env,
-        check=True,
-    )
-    assert CHAPTER.with_suffix(".ipynb").read_bytes() == committed
-    nb = nbformat.read(tmp_path / CHAPTER.with_suffix(".ipynb").name, as_version=4)
-    text = stdout_of(nb)
+    run = run_without_data(CHAPTER, tmp_path, TINY)
+    assert run.process.returncode == 0, run.process.stderr[-3000:]
+    text = run.stdout
     assert "Data: bokeh_sampledata" in text and "stocks.IBM" in text
     assert f"real file not used: ${DATA_ENV} is not set" in text
     # bokeh's IBM runs 2000-03-01 to 2013-03-01: the last full calendar year is 2012
@@ -77,12 +47,5 @@ def test_gru_chapter_runs_on_the_bokeh_fallback(tmp_path):
     assert "bidirectional LSTM vs LSTM (2 seeds)" in text
     flat = re.search(r"flat forecast (\d+\.\d\d); best constant in hindsight (\d+\.\d\d)", text)
     assert flat is not None and float(flat.group(2)) <= float(flat.group(1))
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
-    # figures are glued: their mime type is application/papermill.record/image/png
-    images = sum(
-        any(key.endswith("image/png") for key in o.get("data", {}))
-        for c in nb.cells
-        for o in c.get("outputs", [])
-    )
-    assert images >= 4
+    assert not run.errors()
+    assert run.images() >= 4  # glued figures: application/papermill.record/image/png
