@@ -29,7 +29,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tutorials_lib.models import build_stacked_rnn, build_stateless_lstm  # noqa: E402
+from tutorials_lib.models import (  # noqa: E402
+    build_stacked_rnn,
+    build_stateless_lstm,
+    lstm_forward_flops,
+)
 from tutorials_lib.training import LSTMJob, ParallelLSTMTrainer  # noqa: E402
 
 #: chapter -> (description, builder, lookback, features, batch size)
@@ -45,12 +49,6 @@ MODELS = {
     "07": ("LSTM(300) -> Dense 2, 100 vectors, batch 450",
            lambda: build_stacked_rnn(100, 2, (300,), outputs=2, seed=0), 100, 2, 450),
 }  # fmt: skip
-
-
-def lstm_training_flops(units: int, features: int, steps: int) -> float:
-    """FLOPs of one sample's training step through an LSTM layer: 3 x the forward products."""
-    forward = steps * 2 * 4 * units * (features + units)  # multiply-adds of the four gates
-    return 3.0 * forward
 
 
 def samples_per_second(build, lookback, features, batch, batches=20) -> float:
@@ -114,12 +112,13 @@ def main() -> None:
         rows[f"04-trainer-{copies}"] = {"model": what, "samples_per_second": rate}
         print(f"chapter  04: {what:45s} {rate:10.0f} samples/s")
     peak = matmul_peak_flops()
-    flops = lstm_training_flops(300, 2, 100) * rows["07"]["samples_per_second"]
+    per_sample = 3.0 * lstm_forward_flops([300], 2, 100)  # training: 3 x the forward products
+    flops = per_sample * rows["07"]["samples_per_second"]
     out = {
         "load_average": os.getloadavg()[0],
         "cores": os.cpu_count(),
         "models": rows,
-        "lstm300_flops_per_sample": lstm_training_flops(300, 2, 100),
+        "lstm300_flops_per_sample": per_sample,
         "lstm300_flops_per_second": flops,
         "matmul_peak_flops_per_second": peak,
         "fraction_of_peak": flops / peak,

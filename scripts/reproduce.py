@@ -42,13 +42,17 @@ sys.path.insert(0, str(ROOT))
 
 from run_notebooks import chapters, execute, machine_description  # noqa: E402
 
-from tutorials_lib.results import RESULTS_ENV  # noqa: E402
+from tutorials_lib.results import (  # noqa: E402
+    FIRST_APPENDIX,
+    RESULTS_ENV,
+    chapter_seconds,
+    read_run,
+)
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 PROGRESS_TOPIC = "rnn-book-progress"
 DEFAULT_OUTPUT = ROOT / "_repro"
-#: Notebooks numbered from 90 on are appendices that read results; they run no experiment.
-APPENDICES = "90"
+APPENDICES = FIRST_APPENDIX  # appendices read the results; they run no experiment
 
 
 def source_parameters(md: Path) -> tuple[dict, str | None]:
@@ -168,11 +172,7 @@ def make_client(scheduler: str | None, workers: int | None):
 
 def earlier_seconds(results_dir: Path) -> dict[str, float]:
     """Run time of each chapter that succeeded in the run recorded in ``results_dir/run.json``."""
-    path = results_dir / "run.json"
-    if not path.is_file():
-        return {}
-    tasks = json.loads(path.read_text()).get("tasks", [])
-    return {t["chapter"]: float(t["seconds"]) for t in tasks if t.get("ok", True)}
+    return chapter_seconds(read_run(results_dir))
 
 
 def task_priority(chapter: str, earlier: dict[str, float]) -> int:

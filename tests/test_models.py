@@ -8,6 +8,7 @@ from tutorials_lib.models import (
     build_stateful_stacked_lstm,
     build_stateless_lstm,
     compile_for_fit,
+    lstm_forward_flops,
     reset_states,
     stateful_layers,
 )
@@ -150,3 +151,14 @@ def test_bidirectional_stack_is_causal_in_time():
 def test_stacked_builder_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build_stacked_rnn(10, 1, **kwargs)
+
+
+def test_lstm_forward_flops_counts_each_layer_on_the_previous_layers_units():
+    assert lstm_forward_flops([300], 2, 100) == 100 * 2 * 4 * 300 * 302  # 72,480,000
+    stack = lstm_forward_flops([300, 500, 200], 5, 100)
+    assert stack == 100 * 8 * (300 * 305 + 500 * 800 + 200 * 700)
+    assert lstm_forward_flops([], 5, 100) == 0.0
+    with pytest.raises(ValueError, match="units"):
+        lstm_forward_flops([300, 0], 2, 100)
+    with pytest.raises(ValueError, match="steps"):
+        lstm_forward_flops([300], 2, 0)

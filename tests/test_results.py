@@ -2,7 +2,14 @@ import json
 
 import pytest
 
-from tutorials_lib.results import RESULTS_ENV, Experiment, load_results, record_results
+from tutorials_lib.results import (
+    RESULTS_ENV,
+    Experiment,
+    chapter_seconds,
+    load_results,
+    read_run,
+    record_results,
+)
 
 
 def _experiment(**overrides):
@@ -42,3 +49,16 @@ def test_bad_records_are_refused(tmp_path):
     bad.write_text(json.dumps({"parameters": {}}))
     with pytest.raises(ValueError, match="not a results file"):
         load_results(bad)
+
+
+def test_chapter_seconds_keeps_successful_chapters_and_leaves_out_the_appendices(tmp_path):
+    assert read_run(tmp_path) == {}
+    run = {"tasks": [
+        {"chapter": "01_a", "seconds": 12.5},  # make book writes no "ok" field
+        {"chapter": "03_b", "seconds": 300, "ok": True},
+        {"chapter": "05_c", "seconds": 9.0, "ok": False},
+        {"chapter": "90_appendix", "seconds": 2.0},
+    ]}  # fmt: skip
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    assert read_run(tmp_path) == run
+    assert chapter_seconds(read_run(tmp_path)) == {"01_a": 12.5, "03_b": 300.0}

@@ -18,6 +18,7 @@ __all__ = [
     "build_stateful_stacked_lstm",
     "build_stateless_lstm",
     "compile_for_fit",
+    "lstm_forward_flops",
     "reset_states",
     "stateful_layers",
 ]
@@ -244,3 +245,21 @@ def build_stacked_rnn(
     )
     default = "_".join(cells) if len(set(cells)) > 1 else f"stacked_{cells[0]}"
     return keras.Sequential(stack, name=name or default)
+
+
+def lstm_forward_flops(units: list[int], inputs: int, steps: int) -> float:
+    """Floating-point operations of a stack of LSTM layers' gate products, per window, forward.
+
+    A layer of ``n`` units on ``m`` inputs multiplies ``[x_t, h_{t-1}]`` by its four gates'
+    weights at every step: ``2 * 4n(m + n)`` operations (one multiply and one add each). Each
+    layer's inputs are the previous layer's units. Training costs about three times this (the
+    backward pass computes two products per forward one).
+    """
+    steps = check_int("steps", steps, minimum=1)
+    m = check_int("inputs", inputs, minimum=1)
+    flops = 0.0
+    for n in units:
+        n = check_int("units", n, minimum=1)
+        flops += steps * 2 * 4 * n * (m + n)
+        m = n
+    return flops

@@ -19,10 +19,19 @@ from pathlib import Path
 
 from tutorials_lib.report import significant
 
-__all__ = ["RESULTS_ENV", "Experiment", "load_results", "record_results"]
+__all__ = [
+    "RESULTS_ENV",
+    "Experiment",
+    "chapter_seconds",
+    "load_results",
+    "read_run",
+    "record_results",
+]
 
 #: Environment variable naming the directory results files are written to.
 RESULTS_ENV = "RNN_BOOK_RESULTS_DIR"
+#: Notebooks numbered from 90 on are appendices: they read the records, they run no experiment.
+FIRST_APPENDIX = "90"
 
 
 @dataclass(frozen=True)
@@ -110,3 +119,22 @@ def load_results(path: str | os.PathLike) -> tuple[dict, list[Experiment]]:
         return payload["parameters"], [Experiment(**e) for e in payload["experiments"]]
     except (KeyError, TypeError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: not a results file ({err})") from err
+
+
+def read_run(folder: str | Path) -> dict:
+    """The ``run.json`` of a results folder (run times, machine), or ``{}`` if there is none."""
+    path = Path(folder) / "run.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def chapter_seconds(run: Mapping) -> dict[str, float]:
+    """Run time of every chapter task of a ``run.json`` that succeeded.
+
+    The appendices are left out: they run after the records they read. A task without an
+    ``ok`` field (``make book`` writes none) succeeded, or it would have left no record.
+    """
+    return {
+        t["chapter"]: float(t["seconds"])
+        for t in run.get("tasks", [])
+        if t.get("ok", True) and t["chapter"] < FIRST_APPENDIX
+    }
