@@ -77,11 +77,11 @@ import tensorflow as tf  # noqa: E402
 from tutorials_lib.training import (  # noqa: E402
     LSTMJob,
     ParallelLSTMTrainer,
+    TapeTrainer,
     _lstm_forward,
     _lstm_gradients,
     lstm_dense_weights,
 )
-from tutorials_lib.walk_forward import batch_plan  # noqa: E402
 
 
 def _lstm(lookback, seed, units=5, features=1):
@@ -96,33 +96,41 @@ def _series_windows(lookback, n=60, scale=1.0, phase=0.0):
 
 
 def _separate_run(model, X, y, *, seed, epochs, batch_size, clip_norm, lr=1e-3):
-    """The reference: one model alone, Keras Adam, tf.clip_by_global_norm, batch_plan order."""
-    optimizer = keras.optimizers.Adam(lr)
-    optimizer.build(model.trainable_variables)
+    """The reference: one Keras model alone, trained by TapeTrainer (automatic gradients)."""
+    job = LSTMJob(model, X, y, seed=seed, epochs=epochs)
+    run = TapeTrainer(batch_size=batch_size, learning_rate=lr, clip_norm=clip_norm).fit(job)
+    return model, np.concatenate(run.batch_loss), np.concatenate(run.norms)
 
-    @tf.function
-    def step(xb, yb, wb):
-        with tf.GradientTape() as tape:
-            pred = model(xb, training=True)[:, 0]
-            loss = tf.reduce_sum(wb * tf.square(pred - yb)) / tf.reduce_sum(wb)
-        grads = tape.gradient(loss, model.trainable_variables)
-        if clip_norm is None:
-            norm = tf.linalg.global_norm(grads)
-        else:
-            grads, norm = tf.clip_by_global_norm(grads, clip_norm)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss, norm
 
-    rng = np.random.default_rng(seed)
-    x, t = X[..., None].astype("float32"), y.astype("float32")
-    losses, norms = [], []
-    for _ in range(epochs):
-        index, weight, n_batches = batch_plan(len(X), len(X), batch_size, True, rng)
-        for b in range(n_batches):
-            loss, norm = step(x[index[b]], t[index[b]], weight[b])
-            losses.append(float(loss))
-            norms.append(float(norm))
-    return model, np.array(losses), np.array(norms)
+def test_tape_trainer_without_clipping_or_shuffling_is_keras_fit():
+    X, y = _series_windows(5, n=42)  # 6 batches of 7: no short batch
+    model = _lstm(5, 0)
+    run = TapeTrainer(batch_size=7, shuffle=False).fit(
+        LSTMJob(model, X, y, seed=0, epochs=3, validation=(X[:10], y[:10]))
+    )
+    reference = _lstm(5, 0)
+    reference.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    history = reference.fit(X[..., None], y, batch_size=7, epochs=3, shuffle=False,
+                            validation_data=(X[:10, :, None], y[:10]), verbose=0)  # fmt: skip
+    np.testing.assert_allclose(run.loss, history.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(run.val_loss, history.history["val_loss"], rtol=1e-5)
+    for mine, theirs in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, atol=1e-6)
+    assert [len(b) for b in run.batch_loss] == [6, 6, 6] and run.epochs == 3
+
+
+def test_tape_trainer_clips_and_logs_the_norm_before_clipping():
+    X, y = _series_windows(4, n=30)
+    free = TapeTrainer(batch_size=5).fit(LSTMJob(_lstm(4, 2), X, 50.0 * y, seed=2, epochs=1))
+    clip = float(np.min(free.norms[0])) / 2  # every batch's norm exceeds it
+    clipped = TapeTrainer(batch_size=5, clip_norm=clip).fit(
+        LSTMJob(_lstm(4, 2), X, 50.0 * y, seed=2, epochs=1)
+    )
+    assert clipped.norms[0][0] == free.norms[0][0]  # the same first batch, norm before clipping
+    assert np.all(clipped.norms[0] > clip)
+    assert not np.allclose(clipped.weights[1], free.weights[1], atol=1e-6)
+    with pytest.raises(ValueError, match=r"job\.X must have shape \(n >= 1, 4, 1\)"):
+        TapeTrainer(batch_size=5).fit(LSTMJob(_lstm(4, 2), X[:, :3], y, seed=0, epochs=1))
 
 
 def test_each_copy_equals_its_own_separate_run():
@@ -256,3 +264,47 @@ def test_parallel_trainer_bad_input_names_the_problem():
         trainer.predict([lstm_dense_weights(_lstm(4, 0))], [X, X])
     with pytest.raises(ValueError, match=r"weights\[0\] must be the 5 arrays"):
         trainer.predict([lstm_dense_weights(_lstm(4, 0))[:4]], [X])
+
+
+# --- SeedRunner: fit_seeded's result, seed after seed, in one compiled model ----------------
+
+from tutorials_lib.training import SeedRunner  # noqa: E402
+
+
+def _dropout_stack(seed):
+    return build_stacked_rnn(6, 1, units=(4, 3), cell=("lstm", "gru"), dropout=0.2, seed=seed)
+
+
+def test_seed_runner_equals_fit_seeded_after_another_seed():
+    X, y = _data()
+    rms = keras.optimizers.RMSprop
+    runner = SeedRunner(_dropout_stack, epochs=2, batch_size=16, optimizer=rms)
+    runner.train(3, X, y)  # another seed first: the reset must undo its weights and moments
+    got = runner.train(1, X, y, validation=(X[:20], y[:20]))
+    ref = fit_seeded(_dropout_stack, X, y, seed=1, epochs=2, batch_size=16, optimizer=rms,
+                     validation=(X[:20], y[:20]))  # fmt: skip
+    np.testing.assert_array_equal(got.loss, ref.loss)
+    np.testing.assert_array_equal(got.val_loss, ref.val_loss)
+    np.testing.assert_array_equal(predict(got.model, X), predict(ref.model, X))
+    assert got.model is runner.model and got.seed == 1 and got.epochs == 2
+
+
+def test_seed_runner_and_fit_seeded_take_steps_per_epoch():
+    X, y = _data(n=40)
+    ref = fit_seeded(_build, X, y, seed=0, epochs=3, batch_size=1, steps_per_epoch=5)
+    assert int(ref.model.optimizer.iterations.numpy()) == 15 and ref.loss.shape == (3,)
+    runner = SeedRunner(_build, epochs=3, batch_size=1, steps_per_epoch=5)
+    got = runner.train(0, X, y)
+    np.testing.assert_array_equal(got.loss, ref.loss)
+    with pytest.raises(ValueError, match="asks for 60 updates, but one pass over 40 windows"):
+        fit_seeded(_build, X, y, seed=0, epochs=3, batch_size=2, steps_per_epoch=20)
+    with pytest.raises(ValueError, match="steps_per_epoch must be >= 1"):
+        SeedRunner(_build, epochs=1, batch_size=1, steps_per_epoch=0).train(0, X, y)
+
+
+def test_seed_runner_rejects_a_builder_that_changes_the_architecture():
+    X, y = _data(n=20)
+    runner = SeedRunner(lambda s: build_stacked_rnn(6, 1, units=(4 + s,), seed=s),
+                        epochs=1, batch_size=4)  # fmt: skip
+    with pytest.raises(ValueError, match=r"build\(1\) must return the architecture of build\(0\)"):
+        runner.train(1, X, y)

@@ -4,6 +4,8 @@ Chapters train the same architecture on several seeds and compare them; these he
 each run one call that is reproducible from its seed:
 
 * :func:`fit_seeded` seeds everything, builds a fresh model, compiles and fits it.
+* :class:`SeedRunner` gives the same result seed after seed in one compiled model, so an
+  architecture's training and prediction graphs are traced once, not once per seed.
 * :func:`choose_epochs` holds out the *last* part of the training windows (a chronological
   validation slice), trains on the rest and returns the epoch with the lowest validation
   loss; :func:`fit_with_chosen_epochs` then refits on *all* training windows with that count,
@@ -13,7 +15,8 @@ each run one call that is reproducible from its seed:
 * :class:`ParallelLSTMTrainer` trains several ``LSTM(units) -> Dense(1)`` regressions (seeds
   or configurations, each an :class:`LSTMJob`) side by side in one compiled graph, each with
   its own Adam state, gradient clipping and batch order: the same results as separate runs,
-  at a fraction of the cost when each batch is small.
+  at a fraction of the cost when each batch is small; :class:`TapeTrainer` trains one
+  Keras model the same way, by automatic differentiation, as its reference.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ __all__ = [
     "LSTMJob",
     "LSTMRun",
     "ParallelLSTMTrainer",
+    "SeedRunner",
+    "TapeTrainer",
     "choose_epochs",
     "fit_seeded",
     "fit_with_chosen_epochs",
@@ -78,11 +83,15 @@ def fit_seeded(
     validation: tuple | None = None,
     shuffle: bool = True,
     loss: str = "mse",
+    steps_per_epoch: int | None = None,
 ) -> FitResult:
     """Seed Python/NumPy/Keras with ``seed``, build ``build(seed)``, compile and fit it.
 
     The same seed gives the same weights, batch order and dropout masks, so two
     configurations trained on the same seeds can be compared seed by seed.
+    ``steps_per_epoch`` (Keras' argument) makes an "epoch" that many updates; all epochs draw
+    from one shuffled pass over the windows, carrying on where the last epoch stopped, so
+    ``epochs * steps_per_epoch`` must not exceed the batches of one pass.
     """
     X, y = _arrays(X, y)
     seed = check_int("seed", seed, minimum=0)
@@ -91,10 +100,25 @@ def fit_seeded(
     set_seed(seed)
     model = build(seed)
     model.compile(optimizer=optimizer(), loss=loss)
+    return _fit(model, X, y, seed, epochs, batch_size, shuffle, validation, steps_per_epoch)
+
+
+def _fit(model, X, y, seed, epochs, batch_size, shuffle, validation, steps_per_epoch):
+    """Keras ``fit`` of an already seeded and compiled model, as a :class:`FitResult`."""
+    if steps_per_epoch is not None:
+        steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, minimum=1)
+        available = -(-len(X) // batch_size)  # Keras draws every epoch from one pass
+        if epochs * steps_per_epoch > available:
+            raise ValueError(
+                f"steps_per_epoch={steps_per_epoch} over {epochs} epochs asks for "
+                f"{epochs * steps_per_epoch} updates, but one pass over {len(X)} windows in "
+                f"batches of {batch_size} gives {available}"
+            )
     val = None if validation is None else _arrays(*validation)
     history = model.fit(
-        X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle, validation_data=val, verbose=0
-    )
+        X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle, validation_data=val,
+        steps_per_epoch=steps_per_epoch, verbose=0,
+    )  # fmt: skip
     return FitResult(
         model=model,
         loss=np.asarray(history.history["loss"], dtype=np.float64),
@@ -102,6 +126,62 @@ def fit_seeded(
         epochs=epochs,
         seed=seed,
     )
+
+
+class SeedRunner:
+    """One architecture trained seed after seed in a single compiled Keras model.
+
+    :func:`fit_seeded` builds and compiles a new model for every seed, and Keras traces new
+    training and prediction graphs for each: seconds for a recurrent stack, as long as an
+    epoch of a small run. The runner compiles one model and, before each seed, loads the
+    state :func:`fit_seeded` would start from: the global seeds, the weights and dropout seed
+    state of ``build(seed)``, and the optimizer's initial state (update counter and moments at
+    zero). Training then equals :func:`fit_seeded` with the same arguments.
+
+    The :class:`FitResult` of :meth:`train` holds the runner's own model, which the next
+    :meth:`train` overwrites: read its forecasts (or copy its weights) before the next seed.
+    """
+
+    def __init__(
+        self,
+        build: Builder,
+        *,
+        epochs: int,
+        batch_size: int,
+        optimizer: OptimizerFactory = lambda: keras.optimizers.Adam(1e-3),
+        loss: str = "mse",
+        shuffle: bool = True,
+        steps_per_epoch: int | None = None,
+    ) -> None:
+        self.build = build
+        self.epochs = check_int("epochs", epochs, minimum=1)
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        self.shuffle = bool(shuffle)
+        self.steps_per_epoch = steps_per_epoch
+        self.model = build(0)
+        self.model.compile(optimizer=optimizer(), loss=loss)
+        self.model.optimizer.build(self.model.trainable_variables)
+        self._optimizer_start = [v.numpy() for v in self.model.optimizer.variables]
+
+    def train(self, seed: int, X, y, *, validation: tuple | None = None) -> FitResult:
+        """Reset the model to ``fit_seeded``'s starting state for ``seed`` and fit it."""
+        X, y = _arrays(X, y)
+        seed = check_int("seed", seed, minimum=0)
+        set_seed(seed)
+        fresh = self.build(seed)
+        mine, new = self.model.variables, fresh.variables
+        if len(mine) != len(new) or any(
+            tuple(a.shape) != tuple(b.shape) for a, b in zip(mine, new, strict=True)
+        ):
+            raise ValueError(f"build({seed}) must return the architecture of build(0)")
+        for a, b in zip(mine, new, strict=True):
+            a.assign(b)  # weights, and the dropout layers' seed state
+        for a, b in zip(self.model.optimizer.variables, self._optimizer_start, strict=True):
+            a.assign(b)
+        return _fit(
+            self.model, X, y, seed, self.epochs, self.batch_size, self.shuffle, validation,
+            self.steps_per_epoch,
+        )  # fmt: skip
 
 
 def choose_epochs(
@@ -608,6 +688,98 @@ class ParallelLSTMTrainer:
             )
             for k, (job, rec) in enumerate(zip(jobs, records, strict=True))
         ]
+
+
+class TapeTrainer:
+    """One Keras model trained as :class:`ParallelLSTMTrainer` trains each copy: its reference.
+
+    Every epoch is one compiled loop of ``GradientTape`` steps over the batches of
+    :func:`~tutorials_lib.walk_forward.batch_plan` (order from
+    ``numpy.random.default_rng(job.seed)``): the weighted MSE, its gradients clipped to a
+    global norm of ``clip_norm`` (``None``: not clipped) and applied by Keras'
+    ``Adam(learning_rate)``, each batch's loss and gradient norm *before* clipping logged.
+    It trains ``job.model`` itself, in place, and serves any single-output Keras regression;
+    with ``job.validation`` it scores the model after every epoch (no early stopping).
+    """
+
+    def __init__(
+        self,
+        *,
+        batch_size: int,
+        learning_rate: float = 1e-3,
+        clip_norm: float | None = None,
+        shuffle: bool = True,
+    ) -> None:
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        if isinstance(learning_rate, bool) or not learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+        if clip_norm is not None and (isinstance(clip_norm, bool) or not clip_norm > 0):
+            raise ValueError(f"clip_norm must be > 0 or None, got {clip_norm!r}")
+        self.learning_rate = float(learning_rate)
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        self.shuffle = bool(shuffle)
+
+    def fit(self, job: LSTMJob) -> LSTMRun:
+        """Train ``job.model`` for ``job.epochs`` epochs; the weights end in the model too."""
+        model = job.model
+        shape = tuple(model.inputs[0].shape) if getattr(model, "inputs", None) else ()
+        if len(shape) != 3 or shape[1] is None:
+            raise ValueError("job.model must have a fixed input shape (lookback, features)")
+        X = _windows("job.X", job.X, shape[1], shape[2])
+        y = _targets("job.y", job.y, len(X)).astype(np.float32)
+        seed = check_int("job.seed", job.seed, minimum=0)
+        epochs = check_int("job.epochs", job.epochs, minimum=1)
+        validation = None
+        if job.validation is not None:
+            X_val = _windows("job.validation X", job.validation[0], shape[1], shape[2])
+            validation = (X_val, _targets("job.validation y", job.validation[1], len(X_val)))
+        optimizer = keras.optimizers.Adam(self.learning_rate)
+        optimizer.build(model.trainable_variables)
+        clip_norm = self.clip_norm
+
+        @tf.function
+        def epoch(x, t, index, weight, n_batches):
+            variables = model.trainable_variables
+            losses = tf.zeros((tf.shape(index)[0],))
+            norms = tf.zeros((tf.shape(index)[0],))
+            b = tf.constant(0)
+            while b < n_batches:
+                xb, tb, wb = tf.gather(x, index[b]), tf.gather(t, index[b]), weight[b]
+                with tf.GradientTape() as tape:
+                    pred = model(xb, training=True)[:, 0]
+                    loss = tf.reduce_sum(wb * tf.square(pred - tb)) / tf.reduce_sum(wb)
+                grads = tape.gradient(loss, variables)
+                if clip_norm is None:
+                    norm = tf.linalg.global_norm(grads)
+                else:
+                    grads, norm = tf.clip_by_global_norm(grads, clip_norm)
+                optimizer.apply_gradients(zip(grads, variables, strict=True))
+                losses = tf.tensor_scatter_nd_update(losses, [[b]], [loss])
+                norms = tf.tensor_scatter_nd_update(norms, [[b]], [norm])
+                b += 1
+            return losses, norms
+
+        rng = np.random.default_rng(seed)
+        x, t = tf.constant(X), tf.constant(y)
+        batch_loss, batch_norms, val_loss = [], [], []
+        for _ in range(epochs):
+            index, weight, n_batches = batch_plan(len(X), len(X), self.batch_size, self.shuffle,
+                                                  rng)  # fmt: skip
+            losses, norms = epoch(x, t, index, weight, np.int32(n_batches))
+            batch_loss.append(losses.numpy()[:n_batches].astype(np.float64))
+            batch_norms.append(norms.numpy()[:n_batches].astype(np.float64))
+            if validation is not None:
+                pred = np.asarray(model(validation[0], training=False))[:, 0]
+                val_loss.append(float(np.mean((validation[1] - pred) ** 2)))
+        return LSTMRun(
+            weights=[np.asarray(w) for w in model.get_weights()],
+            loss=np.array([np.mean(b) for b in batch_loss]),
+            val_loss=np.array(val_loss, dtype=np.float64),
+            batch_loss=batch_loss,
+            norms=batch_norms,
+            epochs=epochs,
+            seed=seed,
+        )
 
 
 def _weight_shape(name: str, weights) -> tuple[list[np.ndarray], int, int]:
