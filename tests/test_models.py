@@ -118,6 +118,15 @@ def test_stacked_lstm_of_seed_002_has_its_parameter_count():
     assert kinds == ["LSTM", "LSTM", "Dense", "Dense"]
     assert model.layers[0].return_sequences and not model.layers[1].return_sequences
     assert model.count_params() == 117_619  # the figure seed 002 reports
+    assert model.layers[2].activation.__name__ == "relu"
+    linear = build_stacked_rnn(60, 1, units=(128, 64), dense=(25,), dense_activation="linear",
+                               seed=0)  # fmt: skip
+    assert linear.layers[2].activation.__name__ == "linear"
+    for a, b in zip(linear.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # the same seeded weights, only the activation
+    x = np.random.default_rng(0).normal(size=(4, 60, 1)).astype("float32")
+    hidden = keras.Model(linear.inputs, linear.layers[2].output)(x).numpy()
+    assert (hidden < 0).any()  # a ReLU would have cut these
 
 
 def test_stacked_gru_with_dropout_and_mixed_cells():
@@ -146,7 +155,8 @@ def test_bidirectional_stack_is_causal_in_time():
     ("kwargs", "message"),
     [({"units": ()}, "at least one recurrent layer"), ({"cell": "rnn"}, "cell must be one of"),
      ({"cell": ("lstm",), "units": (4, 4)}, "cell names 1 layers but units names 2"),
-     ({"dropout": 1.0}, "dropout must be a number in"), ({"units": (0,)}, "units must be >= 1")],
+     ({"dropout": 1.0}, "dropout must be a number in"), ({"units": (0,)}, "units must be >= 1"),
+     ({"dense": (3,), "dense_activation": "softmax"}, "dense_activation must be one of")],
 )  # fmt: skip
 def test_stacked_builder_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -179,6 +179,10 @@ def reset_states(model: keras.Model) -> None:
 _RECURRENT = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
+#: Activations a hidden Dense layer of :func:`build_stacked_rnn` may take.
+_DENSE_ACTIVATIONS = frozenset({"relu", "linear", "tanh", "sigmoid"})
+
+
 def build_stacked_rnn(
     lookback: int,
     n_features: int,
@@ -187,6 +191,7 @@ def build_stacked_rnn(
     cell: str | tuple[str, ...] | list[str] = "lstm",
     dropout: float = 0.0,
     dense: tuple[int, ...] | list[int] = (),
+    dense_activation: str = "relu",
     outputs: int = 1,
     bidirectional: bool = False,
     seed: int | None = None,
@@ -197,7 +202,9 @@ def build_stacked_rnn(
     ``units[k]`` is the width of recurrent layer k; ``cell`` is ``"lstm"`` or ``"gru"`` for
     all of them, or one name per layer (a mixed LSTM/GRU stack). Every recurrent layer but
     the last returns its whole sequence, and each is followed by Dropout(``dropout``) when
-    ``dropout > 0``. ``dense`` adds hidden Dense layers (ReLU) before the output layer.
+    ``dropout > 0``. ``dense`` adds hidden Dense layers before the output layer, with
+    ``dense_activation`` (ReLU by default; ``"linear"`` as in seed 002, where the hidden layer
+    and the output then compose to one linear map).
     ``bidirectional`` wraps each recurrent layer in ``Bidirectional``: it reads the *input
     window* both ways, so the model stays causal in time (it never sees past the window's
     last day). Seeded initializers and dropout: the same ``seed``, the same network.
@@ -216,6 +223,11 @@ def build_stacked_rnn(
     if unknown:
         raise ValueError(f"cell must be one of {sorted(_RECURRENT)}, got {unknown[0]!r}")
     dropout = _check_dropout(dropout)
+    if dense_activation not in _DENSE_ACTIVATIONS:
+        raise ValueError(
+            f"dense_activation must be one of {sorted(_DENSE_ACTIVATIONS)}, got "
+            f"{dense_activation!r}"
+        )
     s = iter(_seeds(seed, 3 * len(units) + len(dense) + 1))
     stack: list = [keras.Input(shape=(lookback, n_features))]
     for k, (width, kind) in enumerate(zip(units, cells, strict=True)):
@@ -234,7 +246,7 @@ def build_stacked_rnn(
         stack.append(
             keras.layers.Dense(
                 width,
-                activation="relu",
+                activation=dense_activation,
                 kernel_initializer=keras.initializers.GlorotUniform(seed=next(s)),
             )
         )
