@@ -30,6 +30,7 @@ import datetime
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -47,6 +48,9 @@ from tutorials_lib.repro import set_seed  # noqa: E402
 from tutorials_lib.training import LSTMJob, ParallelLSTMTrainer  # noqa: E402
 from tutorials_lib.walk_forward import batch_plan  # noqa: E402
 from tutorials_lib.windows import scaled_windows  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from run_notebooks import load_average  # noqa: E402
 
 LOOKBACK, BATCH, CLIP, LEARNING_RATE = 7, 7, 4.0, 1e-3
 FIRST_TEST_DAY = 1025  # the chapter's split: 1018 training windows of 7 days
@@ -191,7 +195,7 @@ def main() -> None:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     X, y = training_windows()
-    load_before = os.getloadavg()
+    load_before = load_average()
     print(f"{len(X)} windows of {LOOKBACK} days, batch {BATCH}, {args.epochs} epochs timed per "
           f"row; {os.cpu_count()} CPUs, threads: {args.threads or 'default'}; load average "
           f"{load_before[0]:.1f}")  # fmt: skip
@@ -216,7 +220,7 @@ def main() -> None:
                   f"{row['run_wall_s']:>9.0f}s{row['run_cpu_s']:>8.0f}s"
                   f"{row['run_wall_per_model_s']:>14.0f}s{row['run_cpu_per_model_s']:>13.0f}s",
                   flush=True)  # fmt: skip
-    load_after = os.getloadavg()
+    load_after = load_average()
     print(f"load average at the end: {load_after[0]:.1f}")
     # One entry per thread setting: a run with another setting keeps this one's entry.
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -226,8 +230,8 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "epochs_timed": args.epochs,
         "run_epochs": RUN_EPOCHS,
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in load_after],
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "rows": rows,
     }
     args.output.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

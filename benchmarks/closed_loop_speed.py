@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from run_notebooks import machine_description  # noqa: E402
+from run_notebooks import load_average, machine_description  # noqa: E402
 
 from tutorials_lib.forecast import closed_loop, keras_step  # noqa: E402
 from tutorials_lib.models import build_stacked_rnn  # noqa: E402
@@ -104,7 +104,7 @@ def main() -> None:
         "benchmark": "closed_loop_speed",
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": f"{machine['cpu']}, {machine['cores']} logical CPUs",
-        "load_average_1min": round(os.getloadavg()[0], 2),
+        "load_average_1min": load_average()[0],
         "model": f"{LAYERS} x GRU({UNITS}), dropout {DROPOUT}, lookback {LOOKBACK}",
         "results": results,
         "speedup_vs_predict": round(predict_ms / results[1]["ms_per_step"], 1),

@@ -36,6 +36,9 @@ from tutorials_lib.models import (  # noqa: E402
 )
 from tutorials_lib.training import LSTMJob, ParallelLSTMTrainer  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from run_notebooks import load_average  # noqa: E402
+
 #: chapter -> (description, builder, lookback, features, batch size)
 MODELS = {
     "03": ("LSTM(32), lookback 15, batch 1", lambda: build_stateless_lstm(15, 2, 32, seed=0), 15, 2, 1),
@@ -115,7 +118,7 @@ def main() -> None:
     per_sample = 3.0 * lstm_forward_flops([300], 2, 100)  # training: 3 x the forward products
     flops = per_sample * rows["07"]["samples_per_second"]
     out = {
-        "load_average": os.getloadavg()[0],
+        "load_average": load_average()[0],
         "cores": os.cpu_count(),
         "models": rows,
         "lstm300_flops_per_sample": per_sample,

@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from run_notebooks import machine_description  # noqa: E402
+from run_notebooks import load_average, machine_description  # noqa: E402
 
 from tutorials_lib.models import build_stateless_lstm  # noqa: E402
 from tutorials_lib.repro import set_seed  # noqa: E402
@@ -63,10 +63,6 @@ def data() -> tuple[np.ndarray, np.ndarray]:
     )
     windows = np.concatenate([sw.X_train, sw.X_test]).astype(np.float32)
     return windows, regression_intercepts(sliding_windows(pair, LOOKBACK)[0])
-
-
-def load_average() -> list[float]:
-    return [round(v, 2) for v in os.getloadavg()]
 
 
 def timed(fn):

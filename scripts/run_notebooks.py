@@ -68,6 +68,11 @@ def machine_description() -> dict:
     return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version()}
 
 
+def load_average() -> list[float]:
+    """The 1, 5 and 15 min load averages: above the core count, timings are inflated."""
+    return [round(v, 2) for v in os.getloadavg()]
+
+
 def coalesce_streams(outputs: list) -> list:
     """Merge consecutive stdout (or stderr) chunks, whose split depends on timing."""
     merged: list = []
