@@ -45,7 +45,7 @@ import tensorflow as tf  # noqa: E402
 from tutorials_lib.data import load_bitcoin  # noqa: E402
 from tutorials_lib.models import build_stacked_rnn  # noqa: E402
 from tutorials_lib.repro import set_seed  # noqa: E402
-from tutorials_lib.training import LSTMJob, ParallelLSTMTrainer  # noqa: E402
+from tutorials_lib.training import LSTMJob, ParallelLSTMTrainer, TapeTrainer  # noqa: E402
 from tutorials_lib.walk_forward import batch_plan  # noqa: E402
 from tutorials_lib.windows import scaled_windows  # noqa: E402
 
@@ -94,7 +94,7 @@ def fit_epochs(units: int, X, y, epochs: int) -> Times:
 def compiled_epochs(
     units: int, X, y, epochs: int, *, unroll: bool = False, jit_compile: bool = False
 ) -> Times:
-    """Each epoch of chapter 4's former loop: one tf.function per epoch, one model."""
+    """Each epoch of TapeTrainer's compiled loop (GradientTape, one model), as chapter 4 ran it."""
     model = keras.Sequential(
         [
             keras.Input((LOOKBACK, 1)),
@@ -103,32 +103,15 @@ def compiled_epochs(
         ]
     )
     model.set_weights(build_stacked_rnn(LOOKBACK, 1, (units,), seed=0).get_weights())
-    optimizer = keras.optimizers.Adam(LEARNING_RATE)
-    optimizer.build(model.trainable_variables)
-
-    def epoch(x, t, index, weight, n_batches):
-        variables = model.trainable_variables
-        norms = tf.zeros((tf.shape(index)[0],))
-        b = tf.constant(0)
-        while b < n_batches:
-            xb, tb, wb = tf.gather(x, index[b]), tf.gather(t, index[b]), weight[b]
-            with tf.GradientTape() as tape:
-                pred = model(xb, training=True)[:, 0]
-                loss = tf.reduce_sum(wb * tf.square(pred - tb)) / tf.reduce_sum(wb)
-            grads = tape.gradient(loss, variables)
-            clipped, norm = tf.clip_by_global_norm(grads, CLIP)
-            optimizer.apply_gradients(zip(clipped, variables, strict=True))
-            norms = tf.tensor_scatter_nd_update(norms, [[b]], [norm])
-            b += 1
-        return norms
-
-    compiled = tf.function(epoch, jit_compile=jit_compile)
+    compiled = TapeTrainer(
+        batch_size=BATCH, learning_rate=LEARNING_RATE, clip_norm=CLIP, jit_compile=jit_compile
+    ).epoch_function(model)
     rng = np.random.default_rng(0)
     x, t = tf.constant(X[..., None]), tf.constant(y)
     times, clock = [], Clock()
     for _ in range(epochs):
         index, weight, n_batches = batch_plan(len(X), len(X), BATCH, True, rng)
-        compiled(x, t, index, weight, np.int32(n_batches)).numpy()
+        compiled(x, t, index, weight, np.int32(n_batches))[1].numpy()
         times.append(clock.lap())
     return times
 

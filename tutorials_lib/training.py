@@ -436,6 +436,16 @@ def _adam(params, grads, m, v, step, learning_rate):
     return new_p, new_m, new_v, local_step
 
 
+def _check_adam_settings(batch_size, learning_rate, clip_norm) -> tuple[int, float, float | None]:
+    """The trainers' shared arguments, checked: batch size, Adam's rate, the clipping norm."""
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if isinstance(learning_rate, bool) or not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+    if clip_norm is not None and (isinstance(clip_norm, bool) or not clip_norm > 0):
+        raise ValueError(f"clip_norm must be > 0 or None, got {clip_norm!r}")
+    return batch_size, float(learning_rate), None if clip_norm is None else float(clip_norm)
+
+
 def _param_specs(shape: tuple[int, int, int]) -> list:
     _, features, units = shape
     return [
@@ -477,13 +487,9 @@ class ParallelLSTMTrainer:
         patience: int = 0,
         shuffle: bool = True,
     ) -> None:
-        self.batch_size = check_int("batch_size", batch_size, minimum=1)
-        if isinstance(learning_rate, bool) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
-        if clip_norm is not None and (isinstance(clip_norm, bool) or not clip_norm > 0):
-            raise ValueError(f"clip_norm must be > 0 or None, got {clip_norm!r}")
-        self.learning_rate = float(learning_rate)
-        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        self.batch_size, self.learning_rate, self.clip_norm = _check_adam_settings(
+            batch_size, learning_rate, clip_norm
+        )
         self.patience = check_int("patience", patience, minimum=0)
         self.shuffle = bool(shuffle)
         self._epochs: dict = {}
@@ -700,6 +706,7 @@ class TapeTrainer:
     ``Adam(learning_rate)``, each batch's loss and gradient norm *before* clipping logged.
     It trains ``job.model`` itself, in place, and serves any single-output Keras regression;
     with ``job.validation`` it scores the model after every epoch (no early stopping).
+    ``jit_compile`` compiles the epoch with XLA (float32 sums in another order).
     """
 
     def __init__(
@@ -709,35 +716,24 @@ class TapeTrainer:
         learning_rate: float = 1e-3,
         clip_norm: float | None = None,
         shuffle: bool = True,
+        jit_compile: bool = False,
     ) -> None:
-        self.batch_size = check_int("batch_size", batch_size, minimum=1)
-        if isinstance(learning_rate, bool) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
-        if clip_norm is not None and (isinstance(clip_norm, bool) or not clip_norm > 0):
-            raise ValueError(f"clip_norm must be > 0 or None, got {clip_norm!r}")
-        self.learning_rate = float(learning_rate)
-        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        self.batch_size, self.learning_rate, self.clip_norm = _check_adam_settings(
+            batch_size, learning_rate, clip_norm
+        )
         self.shuffle = bool(shuffle)
+        self.jit_compile = bool(jit_compile)
 
-    def fit(self, job: LSTMJob) -> LSTMRun:
-        """Train ``job.model`` for ``job.epochs`` epochs; the weights end in the model too."""
-        model = job.model
-        shape = tuple(model.inputs[0].shape) if getattr(model, "inputs", None) else ()
-        if len(shape) != 3 or shape[1] is None:
-            raise ValueError("job.model must have a fixed input shape (lookback, features)")
-        X = _windows("job.X", job.X, shape[1], shape[2])
-        y = _targets("job.y", job.y, len(X)).astype(np.float32)
-        seed = check_int("job.seed", job.seed, minimum=0)
-        epochs = check_int("job.epochs", job.epochs, minimum=1)
-        validation = None
-        if job.validation is not None:
-            X_val = _windows("job.validation X", job.validation[0], shape[1], shape[2])
-            validation = (X_val, _targets("job.validation y", job.validation[1], len(X_val)))
+    def epoch_function(self, model: keras.Model) -> Callable:
+        """One compiled epoch of ``model`` with a fresh Adam, which the function keeps.
+
+        Called as ``(x, t, index, weight, n_batches)`` with the windows, targets and one
+        :func:`~tutorials_lib.walk_forward.batch_plan`; returns each batch's loss and norm.
+        """
         optimizer = keras.optimizers.Adam(self.learning_rate)
         optimizer.build(model.trainable_variables)
         clip_norm = self.clip_norm
 
-        @tf.function
         def epoch(x, t, index, weight, n_batches):
             variables = model.trainable_variables
             losses = tf.zeros((tf.shape(index)[0],))
@@ -759,6 +755,23 @@ class TapeTrainer:
                 b += 1
             return losses, norms
 
+        return tf.function(epoch, jit_compile=self.jit_compile)
+
+    def fit(self, job: LSTMJob) -> LSTMRun:
+        """Train ``job.model`` for ``job.epochs`` epochs; the weights end in the model too."""
+        model = job.model
+        shape = tuple(model.inputs[0].shape) if getattr(model, "inputs", None) else ()
+        if len(shape) != 3 or shape[1] is None:
+            raise ValueError("job.model must have a fixed input shape (lookback, features)")
+        X = _windows("job.X", job.X, shape[1], shape[2])
+        y = _targets("job.y", job.y, len(X)).astype(np.float32)
+        seed = check_int("job.seed", job.seed, minimum=0)
+        epochs = check_int("job.epochs", job.epochs, minimum=1)
+        validation = None
+        if job.validation is not None:
+            X_val = _windows("job.validation X", job.validation[0], shape[1], shape[2])
+            validation = (X_val, _targets("job.validation y", job.validation[1], len(X_val)))
+        epoch = self.epoch_function(model)
         rng = np.random.default_rng(seed)
         x, t = tf.constant(X), tf.constant(y)
         batch_loss, batch_norms, val_loss = [], [], []
