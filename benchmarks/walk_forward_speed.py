@@ -13,7 +13,10 @@ with dropout 0 and shuffling off, where nothing random is left and the predictio
 compared with the fit loop's; the latter again with the LSTM's time loop unrolled
 (``unroll=True``). "first run" includes tracing / XLA compilation; "warm" is a second run
 with the same seeds on the same trainer (what every further seed costs), and "repeatable"
-says whether its predictions equal the first run's bit for bit.
+says whether its predictions equal the first run's bit for bit. Every path runs ``--rounds``
+times (default 3), the fit loop and the engines back to back in each round; the JSON keeps
+every round's times, and the medians and the median speed-up within a round are reported,
+since on a shared machine single timings vary by tens of per cent.
 
 Run from the repository root, e.g.
 ``PYTHONPATH=. TF_ENABLE_ONEDNN_OPTS=0 TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python
@@ -25,6 +28,7 @@ how far the times are inflated.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -77,16 +81,14 @@ def agreement(pred: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
     return float(gap.max()), int(np.argmax(gap > AGREE)) if np.any(gap > AGREE) else len(gap)
 
 
-def main() -> None:
-    load_start = load_average()
-    set_seed(SEED)
-    X, y = data()
-    rows = []
+def one_round(X, y) -> dict:
+    """Every path once, the fit loop first, then each engine cold and warm, per setting."""
     settings = [
         ("source settings", DROPOUT, True, False),
         ("shuffle off, dropout 0", 0.0, False, False),
         ("same, unrolled LSTM", 0.0, False, True),
     ]
+    out = {}
     for label, dropout, shuffle, unroll in settings:
 
         def model(d, unroll=unroll):
@@ -97,11 +99,7 @@ def main() -> None:
                 model(d), X, y, epochs=EPOCHS, batch_size=BATCH, shuffle=s
             )
         )
-        rows.append(
-            {"setting": label, "path": "fit/predict/evaluate loop", "first_run_s": t_fit,
-             "warm_run_s": t_fit, "max_abs_diff_vs_fit": None, "steps_within_1e-5": None,
-             "repeatable": None}
-        )  # fmt: skip
+        out[(label, "fit/predict/evaluate loop")] = {"first": t_fit, "warm": t_fit}
         for name, jit in (("WalkForward", False), ("WalkForward + XLA", True)):
             engine = WalkForward(model(dropout), batch_size=BATCH, jit_compile=jit)
             kw = {"epochs": EPOCHS, "shuffle": shuffle, "seed": SEED}
@@ -112,19 +110,58 @@ def main() -> None:
                 lambda e=engine, d=dropout, kw=kw: e.run(X, y, init_from=model(d), **kw)
             )
             gap, agree = (None, None) if shuffle else agreement(res.predictions, ref.predictions)
-            rows.append(
-                {"setting": label, "path": name, "first_run_s": t_first, "warm_run_s": t_warm,
-                 "max_abs_diff_vs_fit": gap, "steps_within_1e-5": agree,
-                 "repeatable": bool(np.array_equal(res.predictions, res2.predictions))}
-            )  # fmt: skip
+            out[(label, name)] = {
+                "first": t_first, "warm": t_warm, "gap": gap, "agree": agree,
+                "repeatable": bool(np.array_equal(res.predictions, res2.predictions)),
+                "fit": t_fit,
+            }  # fmt: skip
+    return out
 
-    fits = {r["setting"]: r["first_run_s"] for r in rows if r["path"].startswith("fit")}
-    for r in rows:
-        r["speedup_warm"] = fits[r["setting"]] / r["warm_run_s"]
-        for key in ("first_run_s", "warm_run_s", "speedup_warm"):
-            r[key] = round(r[key], 2)
-        if r["max_abs_diff_vs_fit"] is not None:
-            r["max_abs_diff_vs_fit"] = float(f"{r['max_abs_diff_vs_fit']:.2g}")
+
+def summarise(rounds: list[dict]) -> list[dict]:
+    """One row per setting and path: medians over the rounds, and every round's figures.
+
+    Speed-ups are taken within each round (the fit loop and the engine ran back to back, on
+    the machine as it was then), and their median and range reported.
+    """
+    rows = []
+    for setting, path in rounds[0]:
+        runs = [r[(setting, path)] for r in rounds]
+        first = [run["first"] for run in runs]
+        warm = [run["warm"] for run in runs]
+        row = {"setting": setting, "path": path,
+               "first_run_s": round(float(np.median(first)), 2),
+               "warm_run_s": round(float(np.median(warm)), 2),
+               "first_runs_s": [round(t, 2) for t in first],
+               "warm_runs_s": [round(t, 2) for t in warm],
+               "max_abs_diff_vs_fit": None, "steps_within_1e-5": None, "repeatable": None,
+               "speedup_cold": 1.0, "speedup_cold_range": [1.0, 1.0], "speedup_warm": 1.0}  # fmt: skip
+        if "fit" in runs[0]:
+            cold = [run["fit"] / run["first"] for run in runs]
+            again = [run["fit"] / run["warm"] for run in runs]
+            row["speedup_cold"] = round(float(np.median(cold)), 2)
+            row["speedup_cold_range"] = [round(min(cold), 2), round(max(cold), 2)]
+            row["speedup_warm"] = round(float(np.median(again)), 2)
+            row["repeatable"] = all(run["repeatable"] for run in runs)
+            if runs[0]["gap"] is not None:
+                row["max_abs_diff_vs_fit"] = float(f"{max(run['gap'] for run in runs):.2g}")
+                row["steps_within_1e-5"] = min(run["agree"] for run in runs)
+                row["steps_within_1e-5_runs"] = [run["agree"] for run in runs]
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="times every path is run; medians are reported (default 3)")  # fmt: skip
+    args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error(f"--rounds must be >= 1, got {args.rounds}")
+    load_start = load_average()
+    set_seed(SEED)
+    X, y = data()
+    rows = summarise([one_round(X, y) for _ in range(args.rounds)])
     machine = machine_description()
     report = {
         "benchmark": "walk-forward speed, chapter 3 base configuration",
@@ -139,11 +176,13 @@ def main() -> None:
             "and the end of the benchmark; above the core count, others were using the CPU "
             "and every time is inflated",
         },
+        "rounds": args.rounds,
         "steps": len(X) - 1,
         "epochs": EPOCHS,
         "batch_size": BATCH,
         "hidden": HIDDEN,
         "lookback": LOOKBACK,
+        "features": int(X.shape[2]),
         "rows": rows,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -152,29 +191,34 @@ def main() -> None:
     m = report["machine"]
     print(
         f"walk-forward speed: {report['steps']} steps x {EPOCHS} epochs, batch {BATCH}, "
-        f"LSTM({HIDDEN}), lookback {LOOKBACK}\n{m['cpu_model']}, {m['cores']} cores; load "
-        f"average {m['load_average']} at start, {m['load_average_end']} at end; {report['date']}\n"
+        f"LSTM({HIDDEN}), lookback {LOOKBACK}; medians of {args.rounds} rounds\n"
+        f"{m['cpu_model']}, {m['cores']} cores; load average {m['load_average']} at start, "
+        f"{m['load_average_end']} at end; {report['date']}\n"
     )
     print(
-        f"{'setting':<24}{'path':<28}{'first run s':>12}{'warm run s':>12}{'x faster':>10}"
-        f"{'max |dpred| vs fit':>20}{'steps < 1e-5':>14}{'repeatable':>12}"
+        f"{'setting':<24}{'path':<28}{'first run s':>12}{'warm run s':>12}{'x cold':>8}"
+        f"{'(range)':>13}{'x warm':>8}{'max |dpred| vs fit':>20}{'steps < 1e-5':>14}"
+        f"{'repeatable':>12}"
     )
     for r in rows:
         gap = "-" if r["max_abs_diff_vs_fit"] is None else f"{r['max_abs_diff_vs_fit']:.1e}"
         agree = "-" if r["steps_within_1e-5"] is None else f"{r['steps_within_1e-5']}/{len(X) - 1}"
         rep = "-" if r["repeatable"] is None else ("yes" if r["repeatable"] else "no")
+        lo, hi = r["speedup_cold_range"]
         print(
             f"{r['setting']:<24}{r['path']:<28}{r['first_run_s']:>12.2f}{r['warm_run_s']:>12.2f}"
-            f"{r['speedup_warm']:>10.1f}{gap:>20}{agree:>14}{rep:>12}"
+            f"{r['speedup_cold']:>8.1f}{f'({lo:.1f}-{hi:.1f})':>13}{r['speedup_warm']:>8.1f}"
+            f"{gap:>20}{agree:>14}{rep:>12}"
         )
     print(
         "\nfirst run includes tracing (and XLA compilation); warm = a second run with the same"
         "\nseeds on the same trainer, the cost of every additional seed or setting. The fit loop"
-        "\nhas no warm state to reuse: each run pays its per-call overhead again. 'steps < 1e-5':"
-        "\nhow many leading predictions agree with the fit loop's within 1e-5. Where a compiled"
-        "\ngraph does not perform exactly the same float32 operations in the same order (XLA"
-        "\nfuses and reorders them), thousands of batch-1 Adam updates amplify last-bit"
-        f"\ndifferences until later predictions differ visibly.\nwritten to {OUT}"
+        "\nhas no warm state to reuse: each run pays its per-call overhead again. Speed-ups are"
+        "\ntaken within each round and their median (range) reported. 'steps < 1e-5': how many"
+        "\nleading predictions agree with the fit loop's within 1e-5 (the fewest over rounds)."
+        "\nWhere a compiled graph does not perform exactly the same float32 operations in the"
+        "\nsame order (XLA fuses and reorders them), thousands of batch-1 Adam updates amplify"
+        f"\nlast-bit differences until later predictions differ visibly.\nwritten to {OUT}"
     )
 
 
