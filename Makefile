@@ -13,6 +13,7 @@ STAMP := $(VENV)/.installed
 export RNN_BOOK_DATA_DIR ?= $(abspath ../shared/data)
 # The TensorFlow settings the committed outputs were made with (also set inside each notebook).
 export TF_ENABLE_ONEDNN_OPTS := 0
+export ONEDNN_MAX_CPU_ISA := AVX2
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # This checkout's tutorials_lib comes first, also for notebook kernels and in git worktrees.

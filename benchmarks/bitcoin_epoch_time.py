@@ -50,7 +50,7 @@ from tutorials_lib.walk_forward import batch_plan  # noqa: E402
 from tutorials_lib.windows import scaled_windows  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from run_notebooks import load_average  # noqa: E402
+from run_notebooks import load_average, machine_description  # noqa: E402
 
 LOOKBACK, BATCH, CLIP, LEARNING_RATE = 7, 7, 4.0, 1e-3
 FIRST_TEST_DAY = 1025  # the chapter's split: 1018 training windows of 7 days
@@ -211,6 +211,7 @@ def main() -> None:
     record[f"threads: {args.threads or 'default'}"] = {
         "date": datetime.date.today().isoformat(),
         "cpus": os.cpu_count(),
+        "machine": machine_description(),
         "epochs_timed": args.epochs,
         "run_epochs": RUN_EPOCHS,
         "load_average_before": load_before,

@@ -15,14 +15,14 @@ writes ``benchmarks/results/closed_loop_speed.json``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from tutorials_lib.repro import configure_tensorflow_env  # imports no TensorFlow
+
+configure_tensorflow_env(keep_existing=True)
 
 import numpy as np  # noqa: E402
 
@@ -103,7 +103,7 @@ def main() -> None:
     payload = {
         "benchmark": "closed_loop_speed",
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{machine['cpu']}, {machine['cores']} logical CPUs",
+        "machine": f"{machine['cpu']} ({machine['simd']}), {machine['cores']} logical CPUs",
         "load_average_1min": load_average()[0],
         "model": f"{LAYERS} x GRU({UNITS}), dropout {DROPOUT}, lookback {LOOKBACK}",
         "results": results,

@@ -2,7 +2,8 @@
 
 Each model is trained by Keras' ``fit`` for a few batches on random data of the chapter's
 shapes (the architecture's cost does not depend on the values): samples per second after a
-warm-up epoch. Chapter 4's LSTM(256) is also timed with the trainer the chapter uses,
+warm-up epoch, the median of three timed epochs (a shared or busy CPU makes single
+timings scatter). Chapter 4's LSTM(256) is also timed with the trainer the chapter uses,
 ``ParallelLSTMTrainer``, training one copy and two copies side by side.
 For chapter 7's LSTM(300) the floating-point operations of a training step are counted from the
 layer sizes (forward matrix products, times 3 for the backward pass) and divided by the
@@ -20,8 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from tutorials_lib.repro import configure_tensorflow_env  # imports no TensorFlow
+
+configure_tensorflow_env(keep_existing=True)
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -37,7 +39,7 @@ from tutorials_lib.models import (  # noqa: E402
 from tutorials_lib.training import LSTMJob, ParallelLSTMTrainer  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from run_notebooks import load_average  # noqa: E402
+from run_notebooks import load_average, machine_description  # noqa: E402
 
 #: chapter -> (description, builder, lookback, features, batch size)
 MODELS = {
@@ -54,6 +56,9 @@ MODELS = {
 }  # fmt: skip
 
 
+REPEATS = 3
+
+
 def samples_per_second(build, lookback, features, batch, batches=20) -> float:
     model = build()
     outputs = model.output_shape[-1]
@@ -65,9 +70,12 @@ def samples_per_second(build, lookback, features, batch, batches=20) -> float:
     y = np.random.default_rng(1).normal(size=(batch * batches, outputs)).astype("float32")
     model.compile(optimizer="adam", loss="mse")
     model.fit(x[: batch * 2], y[: batch * 2], batch_size=batch, epochs=1, verbose=0)  # warm-up
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-    return len(x) / (time.perf_counter() - start)
+    seconds = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+        seconds.append(time.perf_counter() - start)
+    return len(x) / float(np.median(seconds))
 
 
 def parallel_trainer_samples_per_second(copies: int, batches: int = 200) -> float:
@@ -82,9 +90,13 @@ def parallel_trainer_samples_per_second(copies: int, batches: int = 200) -> floa
                 for k in range(copies)]  # fmt: skip
 
     trainer.fit(jobs(1))  # warm-up: traces the compiled epoch
-    start = time.perf_counter()
-    trainer.fit(jobs(1))
-    return copies * len(x) / (time.perf_counter() - start)
+    seconds = []
+    for _ in range(REPEATS):
+        fresh = jobs(1)  # new models, built outside the timed region
+        start = time.perf_counter()
+        trainer.fit(fresh)
+        seconds.append(time.perf_counter() - start)
+    return copies * len(x) / float(np.median(seconds))
 
 
 def matmul_peak_flops(n: int = 2048, repeats: int = 10) -> float:
@@ -118,8 +130,11 @@ def main() -> None:
     per_sample = 3.0 * lstm_forward_flops([300], 2, 100)  # training: 3 x the forward products
     flops = per_sample * rows["07"]["samples_per_second"]
     out = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "repeats": REPEATS,
         "load_average": load_average()[0],
         "cores": os.cpu_count(),
+        "machine": machine_description(),
         "models": rows,
         "lstm300_flops_per_sample": per_sample,
         "lstm300_flops_per_second": flops,

@@ -30,15 +30,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from tutorials_lib.repro import configure_tensorflow_env  # imports no TensorFlow
+
+configure_tensorflow_env(keep_existing=True)
 
 import numpy as np  # noqa: E402
 from sklearn.preprocessing import MinMaxScaler  # noqa: E402
@@ -169,6 +169,7 @@ def main() -> None:
         "machine": {
             "cpu_model": machine["cpu"],
             "cores": machine["cores"],
+            "simd": machine["simd"],
             "platform": f"{platform.system()} {platform.machine()}",
             "load_average": load_start,
             "load_average_end": load_average(),

@@ -19,17 +19,17 @@ per window. Writes ``benchmarks/results/window_memory.json``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
+from tutorials_lib.repro import configure_tensorflow_env  # imports no TensorFlow
+
+configure_tensorflow_env(keep_existing=True)
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from tutorials_lib.windows import sliding_windows  # noqa: E402
 

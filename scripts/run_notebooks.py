@@ -56,16 +56,27 @@ def record_run_time(md: Path, seconds: float, results_dir: Path) -> None:
 
 
 def machine_description() -> dict:
-    """Cores and CPU model of this machine."""
-    model = platform.processor() or ""
+    """Cores, CPU model and widest vector instruction set of this machine.
+
+    Two processors of one model name can differ in their vector units (AVX-512 or only
+    AVX2), which changes both the speed figures and, uncapped, the last bits of results.
+    """
+    model, flags = None, set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and model is None:
                 model = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version()}
+    simd = next((name for name in ("avx512f", "avx2", "avx") if name in flags), "unknown")
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model if model is not None else platform.processor(),
+        "simd": simd.upper().replace("AVX512F", "AVX-512"),
+        "python": platform.python_version(),
+    }
 
 
 def load_average() -> list[float]:

@@ -53,3 +53,63 @@ def test_configure_env_refuses_after_tensorflow_import():
 
     with pytest.raises(RuntimeError, match="before TensorFlow is imported"):
         repro.configure_tensorflow_env()
+
+
+# A float32 product large enough for TensorFlow's oneDNN sgemm path, from inputs NumPy draws
+# the same on every machine; run in a fresh interpreter after configure_tensorflow_env().
+_PRODUCT = """
+import hashlib, os, sys
+from tutorials_lib.repro import configure_tensorflow_env
+configure_tensorflow_env(keep_existing=len(sys.argv) > 1)
+import numpy as np
+import tensorflow as tf
+rng = np.random.default_rng(0)
+a = rng.standard_normal((64, 300)).astype(np.float32)
+b = rng.standard_normal((300, 1200)).astype(np.float32)
+print(hashlib.sha256(tf.matmul(a, b).numpy().tobytes()).hexdigest())
+"""
+#: The product's bits under the book's environment on an x86-64 CPU with AVX2 (recorded on an
+#: AMD EPYC without AVX-512; a CPU with AVX-512 must give the same with the AVX2 cap).
+AVX2_PRODUCT_SHA256 = "1d703ed5dc6ee1de180fb8d6f38260111d5e005dd56cbe02e06046d5c3a7869e"
+
+
+def _product_digest(env: dict, keep_existing: bool = False) -> str:
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-c", _PRODUCT] + (["keep"] if keep_existing else [])
+    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def _cpu_flags() -> set[str]:
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def test_matrix_products_have_the_same_bits_on_every_avx2_cpu():
+    """The cap on oneDNN's instruction set is what makes committed outputs portable.
+
+    Without it a CPU with AVX-512 sums the products in another order; the recorded digest
+    is this product on an AVX2 machine, and a lower cap (SSE4.1) must change it, which
+    shows the variable reaches the kernel that decides.
+    """
+    import os
+
+    if "avx2" not in _cpu_flags():
+        pytest.skip("this CPU has no AVX2: its products differ from the committed outputs' bits")
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
+    assert repro.TF_ENVIRONMENT["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    assert _product_digest(env) == AVX2_PRODUCT_SHA256, (
+        "TensorFlow's float32 product has other bits on this CPU than on the machine the "
+        "notebooks were executed on: nbval will find other numbers"
+    )
+    lower = _product_digest(env | {"ONEDNN_MAX_CPU_ISA": "SSE41"}, keep_existing=True)
+    assert lower != AVX2_PRODUCT_SHA256

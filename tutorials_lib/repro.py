@@ -11,17 +11,31 @@ __all__ = ["TF_ENVIRONMENT", "configure_tensorflow_env", "set_seed"]
 
 #: The TensorFlow settings every chapter runs with. oneDNN off: the same bits on every run
 #: and no start-up notice on stderr (which nbval cannot reproduce); level 3: no C++ log lines.
-TF_ENVIRONMENT = {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
+#: ``ONEDNN_MAX_CPU_ISA=AVX2``: TensorFlow's CPU matrix products still call oneDNN's sgemm,
+#: which picks its kernel by instruction set, and its AVX-512 kernel sums in another order than
+#: its AVX2 one; capped at AVX2, a processor with AVX-512 runs the kernel one without runs, so
+#: the instruction set no longer changes trained weights (or the committed outputs).
+TF_ENVIRONMENT = {
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+}
 
 
-def configure_tensorflow_env() -> None:
-    """Set :data:`TF_ENVIRONMENT`; must run before TensorFlow is first imported."""
+def configure_tensorflow_env(*, keep_existing: bool = False) -> None:
+    """Set :data:`TF_ENVIRONMENT`; must run before TensorFlow is first imported.
+
+    With ``keep_existing`` a variable already set is left as it is (benchmarks that compare
+    settings pass theirs in the environment).
+    """
     if "tensorflow" in sys.modules:
         raise RuntimeError(
             "configure_tensorflow_env() must run before TensorFlow is imported; "
             "call it in the first cell of the notebook"
         )
-    os.environ.update(TF_ENVIRONMENT)
+    for name, value in TF_ENVIRONMENT.items():
+        if not (keep_existing and name in os.environ):
+            os.environ[name] = value
 
 
 def set_seed(seed: int) -> None:
