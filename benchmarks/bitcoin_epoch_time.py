@@ -210,7 +210,6 @@ def main() -> None:
     record = json.loads(args.output.read_text()) if args.output.exists() else {}
     record[f"threads: {args.threads or 'default'}"] = {
         "date": datetime.date.today().isoformat(),
-        "cpus": os.cpu_count(),
         "machine": machine_description(),
         "epochs_timed": args.epochs,
         "run_epochs": RUN_EPOCHS,

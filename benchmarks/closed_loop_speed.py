@@ -99,11 +99,10 @@ def main() -> None:
                 "max_gap_vs_predict": None if gap is None else float(f"{gap:.1e}"),
             }
         )
-    machine = machine_description()
     payload = {
         "benchmark": "closed_loop_speed",
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{machine['cpu']} ({machine['simd']}), {machine['cores']} logical CPUs",
+        "machine": machine_description(),
         "load_average_1min": load_average()[0],
         "model": f"{LAYERS} x GRU({UNITS}), dropout {DROPOUT}, lookback {LOOKBACK}",
         "results": results,

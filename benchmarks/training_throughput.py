@@ -16,7 +16,6 @@ product in TensorFlow on the same threads. Writes ``benchmarks/results/training_
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -133,7 +132,6 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "repeats": REPEATS,
         "load_average": load_average()[0],
-        "cores": os.cpu_count(),
         "machine": machine_description(),
         "models": rows,
         "lstm300_flops_per_sample": per_sample,

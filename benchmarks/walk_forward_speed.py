@@ -162,21 +162,16 @@ def main() -> None:
     set_seed(SEED)
     X, y = data()
     rows = summarise([one_round(X, y) for _ in range(args.rounds)])
-    machine = machine_description()
     report = {
         "benchmark": "walk-forward speed, chapter 3 base configuration",
         "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "machine": {
-            "cpu_model": machine["cpu"],
-            "cores": machine["cores"],
-            "simd": machine["simd"],
-            "platform": f"{platform.system()} {platform.machine()}",
-            "load_average": load_start,
-            "load_average_end": load_average(),
-            "load_average_note": "1, 5 and 15 min load averages (os.getloadavg) at the start "
-            "and the end of the benchmark; above the core count, others were using the CPU "
-            "and every time is inflated",
-        },
+        "machine": machine_description()
+        | {"platform": f"{platform.system()} {platform.machine()}"},
+        "load_average": load_start,
+        "load_average_end": load_average(),
+        "load_average_note": "1, 5 and 15 min load averages (os.getloadavg) at the start "
+        "and the end of the benchmark; above the core count, others were using the CPU "
+        "and every time is inflated",
         "rounds": args.rounds,
         "steps": len(X) - 1,
         "epochs": EPOCHS,
@@ -193,8 +188,8 @@ def main() -> None:
     print(
         f"walk-forward speed: {report['steps']} steps x {EPOCHS} epochs, batch {BATCH}, "
         f"LSTM({HIDDEN}), lookback {LOOKBACK}; medians of {args.rounds} rounds\n"
-        f"{m['cpu_model']}, {m['cores']} cores; load average {m['load_average']} at start, "
-        f"{m['load_average_end']} at end; {report['date']}\n"
+        f"{m['cpu']} ({m['simd']}), {m['cores']} cores; load average {report['load_average']} "
+        f"at start, {report['load_average_end']} at end; {report['date']}\n"
     )
     print(
         f"{'setting':<24}{'path':<28}{'first run s':>12}{'warm run s':>12}{'x cold':>8}"

@@ -55,22 +55,32 @@ def record_run_time(md: Path, seconds: float, results_dir: Path) -> None:
     path.write_text(json.dumps(record, indent=1) + "\n")
 
 
+def _cpuinfo_field(name: str) -> str | None:
+    """The first ``name`` line of /proc/cpuinfo (None where there is no such file or line)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.split(":", 1)[0].strip() == name:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def cpu_flags() -> set[str]:
+    """The instruction-set flags of this CPU (empty where /proc/cpuinfo is missing)."""
+    return set((_cpuinfo_field("flags") or "").split())
+
+
 def machine_description() -> dict:
     """Cores, CPU model and widest vector instruction set of this machine.
 
     Two processors of one model name can differ in their vector units (AVX-512 or only
     AVX2), which changes both the speed figures and, uncapped, the last bits of results.
+    Every benchmark record and run record stores this dict as its ``machine``.
     """
-    model, flags = None, set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model is None:
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
+    flags = cpu_flags()
     simd = next((name for name in ("avx512f", "avx2", "avx") if name in flags), "unknown")
+    model = _cpuinfo_field("model name")
     return {
         "cores": os.cpu_count(),
         "cpu": model if model is not None else platform.processor(),

@@ -82,18 +82,6 @@ def _product_digest(env: dict, keep_existing: bool = False) -> str:
     return out.stdout.strip()
 
 
-def _cpu_flags() -> set[str]:
-    from pathlib import Path
-
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
 def test_matrix_products_have_the_same_bits_on_every_avx2_cpu():
     """The cap on oneDNN's instruction set is what makes committed outputs portable.
 
@@ -102,8 +90,13 @@ def test_matrix_products_have_the_same_bits_on_every_avx2_cpu():
     shows the variable reaches the kernel that decides.
     """
     import os
+    import sys
+    from pathlib import Path
 
-    if "avx2" not in _cpu_flags():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from run_notebooks import cpu_flags
+
+    if "avx2" not in cpu_flags():
         pytest.skip("this CPU has no AVX2: its products differ from the committed outputs' bits")
     env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
     assert repro.TF_ENVIRONMENT["ONEDNN_MAX_CPU_ISA"] == "AVX2"
