@@ -185,6 +185,15 @@ def task_priority(chapter: str, earlier: dict[str, float]) -> int:
     return int(earlier.get(chapter, never_timed))
 
 
+def submission_order(todo: list[Path], earlier: dict[str, float]) -> list[Path]:
+    """The chapters longest first, the order they are submitted in.
+
+    Priorities alone are not enough: an idle worker starts the first task it is given before
+    the tasks submitted after it, and their priorities, reach the scheduler.
+    """
+    return sorted(todo, key=lambda md: -task_priority(md.stem, earlier))
+
+
 def reproduce(
     todo: list[Path],
     output_dir: Path,
@@ -206,7 +215,7 @@ def reproduce(
                        disable=not progress)  # fmt: skip
         futures = {}
         earlier = earlier_seconds(results_dir or output_dir / "results")
-        for i, md in enumerate(todo, 1):
+        for i, md in enumerate(submission_order(todo, earlier), 1):
             parameters, parameters_file = source_parameters(md) if source_settings else ({}, None)
             parameters.update(overrides or {})
             bars[md.stem] = tqdm(total=code_cell_count(md), desc=md.stem[:28], unit="cell",

@@ -93,7 +93,7 @@ def test_longest_recorded_task_is_submitted_first_and_untimed_ones_before_it(tmp
     (tmp_path / "run.json").write_text(json.dumps(record))
     earlier = reproduce.earlier_seconds(tmp_path)
     assert earlier == {"03_a": 300.0, "05_b": 900.5}  # the failed task's time says nothing
-    order = sorted(["03_a", "05_b", "06_c", "07_d"],
-                   key=lambda c: -reproduce.task_priority(c, earlier))  # fmt: skip
-    assert order == ["06_c", "07_d", "05_b", "03_a"]
+    order = reproduce.submission_order([Path(f"{c}.md") for c in ["03_a", "05_b", "06_c", "07_d"]],
+                                       earlier)  # fmt: skip
+    assert [md.stem for md in order] == ["06_c", "07_d", "05_b", "03_a"]
     assert reproduce.earlier_seconds(tmp_path / "missing") == {}
