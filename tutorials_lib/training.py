@@ -378,14 +378,15 @@ def _lstm_gradients(params, x, d_pred, h_last, cache, perm):
 
     Written out rather than left to ``GradientTape``: the tape's gradient of ``h @ U`` is a
     matmul against U transposed, which TensorFlow's CPU kernel runs an order of magnitude
-    slower than the forward product; here U is transposed once per batch (``perm`` is a
-    tensor, so the graph optimizer cannot fold the transpose back into the matmul), and the
-    recurrent and input kernels get one matmul each over all steps.
+    slower than the forward product. Here each step computes ``U @ dz^T`` and transposes that
+    small (units, batch) result back: transposing U itself, once per batch, costs more than
+    the recurrent products of all steps. ``perm`` is a tensor, so the graph optimizer cannot
+    fold a transpose into a matmul's slow transposed path. The recurrent and input kernels get
+    one matmul each over all steps.
     """
     kernel, recurrent, _, head_w, _ = params
     steps, features = x.shape[1], x.shape[2]
     units = recurrent.shape[0]
-    recurrent_t = tf.transpose(recurrent, perm)
     d_head_w = tf.matmul(h_last, d_pred[:, None], transpose_a=True)
     d_head_b = tf.reduce_sum(d_pred, keepdims=True)
     dh = d_pred[:, None] * tf.reshape(head_w, (1, units))
@@ -401,7 +402,7 @@ def _lstm_gradients(params, x, d_pred, h_last, cache, perm):
         dzo = dh * tanh_c * o * (1.0 - o)
         dz[t] = tf.concat([dzi, dzf, dzc, dzo], axis=-1)
         if t > 0:
-            dh = tf.matmul(dz[t], recurrent_t)
+            dh = tf.transpose(tf.matmul(recurrent, dz[t], transpose_b=True), perm)
             dc = dc * f
     dz_all = tf.stack(dz, axis=1)  # (batch, time, 4 units)
     d_kernel = tf.matmul(
