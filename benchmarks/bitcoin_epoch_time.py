@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tutorials_lib.data import load_bitcoin  # noqa: E402
-from tutorials_lib.models import build_stacked_rnn  # noqa: E402
+from tutorials_lib.models import build_stacked_rnn, lstm_forward_flops  # noqa: E402
 from tutorials_lib.repro import set_seed  # noqa: E402
 from tutorials_lib.training import LSTMJob, ParallelLSTMTrainer, TapeTrainer  # noqa: E402
 from tutorials_lib.walk_forward import batch_plan  # noqa: E402
@@ -185,7 +185,7 @@ def main() -> None:
     print(f"a run = the first epoch + {RUN_EPOCHS - 1} later ones; 'per model' = run / models")
     header = (f"{'loop':<26}{'units':>6}{'models':>7}{'first cpu':>10}{'epoch wall':>11}"
               f"{'epoch cpu':>10}{'run wall':>10}{'run cpu':>9}{'per model wall':>15}"
-              f"{'per model cpu':>14}")  # fmt: skip
+              f"{'per model cpu':>14}{'GFLOP/CPU-s':>12}")  # fmt: skip
     print(header)
     rows = []
     for units in args.units:
@@ -197,12 +197,16 @@ def main() -> None:
             else:
                 times = loop(units, X, y, args.epochs)
             row = summary(name, units, copies, times)
+            # training: about 3x the forward products (see lstm_forward_flops)
+            flop = RUN_EPOCHS * len(X) * 3 * lstm_forward_flops([units], 1, LOOKBACK)
+            row["run_tflop_per_model"] = round(flop / 1e12, 3)
+            row["gflop_per_cpu_s"] = round(flop / row["run_cpu_per_model_s"] / 1e9, 1)
             rows.append(row)
             print(f"{name:<26}{units:>6}{copies:>7}{row['first_epoch_cpu_s']:>9.2f}s"
                   f"{row['epoch_wall_s']:>10.3f}s{row['epoch_cpu_s']:>9.3f}s"
                   f"{row['run_wall_s']:>9.0f}s{row['run_cpu_s']:>8.0f}s"
-                  f"{row['run_wall_per_model_s']:>14.0f}s{row['run_cpu_per_model_s']:>13.0f}s",
-                  flush=True)  # fmt: skip
+                  f"{row['run_wall_per_model_s']:>14.0f}s{row['run_cpu_per_model_s']:>13.0f}s"
+                  f"{row['gflop_per_cpu_s']:>12.1f}", flush=True)  # fmt: skip
     load_after = load_average()
     print(f"load average at the end: {load_after[0]:.1f}")
     # One entry per thread setting: a run with another setting keeps this one's entry.
@@ -212,6 +216,9 @@ def main() -> None:
         "date": datetime.date.today().isoformat(),
         "machine": machine_description(),
         "epochs_timed": args.epochs,
+        "windows": len(X),
+        "lookback": LOOKBACK,
+        "batch_size": BATCH,
         "run_epochs": RUN_EPOCHS,
         "load_average_before": load_before,
         "load_average_after": load_after,
