@@ -106,3 +106,16 @@ def test_matrix_products_have_the_same_bits_on_every_avx2_cpu():
     )
     lower = _product_digest(env | {"ONEDNN_MAX_CPU_ISA": "SSE41"}, keep_existing=True)
     assert lower != AVX2_PRODUCT_SHA256
+
+
+def test_makefile_exports_the_same_tensorflow_settings():
+    """make's own subprocesses (papermill, pytest) start with the settings notebooks set."""
+    import re
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    exported = dict(re.findall(r"^export (\w+) :?= *(\S+) *$", makefile, flags=re.MULTILINE))
+    for name, value in repro.TF_ENVIRONMENT.items():
+        assert exported.get(name) == value, (
+            f"Makefile exports {name}={exported.get(name)!r}, not {value!r}"
+        )
