@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from tutorials_lib.report import significant, upper_bound
+from tutorials_lib.report import describe_machine, significant, upper_bound
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,17 @@ def test_upper_bound_rejects_negative_and_nan():
     for bad in (-1e-20, math.nan):
         with pytest.raises(ValueError, match="non-negative"):
             upper_bound(bad)
+
+
+def test_describe_machine_names_cpu_vector_unit_and_cores():
+    machine = {"cores": 2, "cpu": "AMD EPYC 7B13", "simd": "AVX2", "python": "3.11.9"}
+    assert describe_machine(machine) == "AMD EPYC 7B13 (AVX2), 2 cores"
+    assert describe_machine(machine, python=True) == "AMD EPYC 7B13 (AVX2), 2 cores, Python 3.11.9"
+
+
+def test_describe_machine_says_what_an_older_record_lacks():
+    text = describe_machine({"cores": 4, "cpu": "Intel Xeon"}, python=True)
+    assert text == "Intel Xeon (vector unit not recorded), 4 cores, Python not recorded"
+    assert describe_machine({}) == "CPU not recorded (vector unit not recorded), ? cores"
+    with pytest.raises(ValueError, match="machine must be a dict"):
+        describe_machine(None)

@@ -2,7 +2,8 @@
 
 A notebook's outputs are compared on readers' machines, whose BLAS kernels and SIMD paths
 change the last bits of a float. So a value is printed or glued with the digits it means,
-and a quantity that is zero up to round-off is stated as a bound.
+and a quantity that is zero up to round-off is stated as a bound. The machine a timing was
+measured on is described in one line, the same on every page.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["ROUNDOFF", "glue_number", "significant", "upper_bound"]
+__all__ = ["ROUNDOFF", "describe_machine", "glue_number", "significant", "upper_bound"]
 
 #: Below this, a difference between two float64 computations is round-off.
 ROUNDOFF = 1e-12
@@ -52,3 +53,21 @@ def glue_number(name: str, value: float, digits: int = 4) -> float:
     rounded = significant(value, digits)
     glue(name, rounded, display=False)
     return rounded
+
+
+def describe_machine(machine: dict, *, python: bool = False) -> str:
+    """One line for a benchmark's or run's ``machine`` record: CPU, vector unit, cores.
+
+    ``machine`` is the dict ``scripts/run_notebooks.machine_description()`` stores; a field an
+    older record lacks is named as not recorded rather than guessed.
+    """
+    if not isinstance(machine, dict):
+        raise ValueError(f"machine must be a dict as benchmark records store it, got {machine!r}")
+    text = (
+        f"{machine.get('cpu') or 'CPU not recorded'} "
+        f"({machine.get('simd') or 'vector unit not recorded'}), "
+        f"{machine.get('cores') or '?'} cores"
+    )
+    if python:
+        text += f", Python {machine.get('python') or 'not recorded'}"
+    return text
