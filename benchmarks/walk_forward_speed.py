@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from run_notebooks import load_average, machine_description  # noqa: E402
 
 from tutorials_lib.models import build_stateless_lstm  # noqa: E402
+from tutorials_lib.report import describe_machine  # noqa: E402
 from tutorials_lib.repro import set_seed  # noqa: E402
 from tutorials_lib.synthetic import cointegrated_pair, regression_intercepts  # noqa: E402
 from tutorials_lib.walk_forward import WalkForward, fit_walk_forward  # noqa: E402
@@ -184,11 +185,10 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=1) + "\n")
 
-    m = report["machine"]
     print(
         f"walk-forward speed: {report['steps']} steps x {EPOCHS} epochs, batch {BATCH}, "
         f"LSTM({HIDDEN}), lookback {LOOKBACK}; medians of {args.rounds} rounds\n"
-        f"{m['cpu']} ({m['simd']}), {m['cores']} cores; load average {report['load_average']} "
+        f"{describe_machine(report['machine'])}; load average {report['load_average']} "
         f"at start, {report['load_average_end']} at end; {report['date']}\n"
     )
     print(
