@@ -26,7 +26,6 @@ entry per thread setting (a run replaces the entry of its own setting only).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import statistics
@@ -50,7 +49,7 @@ from tutorials_lib.walk_forward import batch_plan  # noqa: E402
 from tutorials_lib.windows import scaled_windows  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from run_notebooks import load_average, machine_description  # noqa: E402
+from run_notebooks import load_average, machine_description, utc_stamp  # noqa: E402
 
 LOOKBACK, BATCH, CLIP, LEARNING_RATE = 7, 7, 4.0, 1e-3
 FIRST_TEST_DAY = 1025  # the chapter's split: 1018 training windows of 7 days
@@ -213,7 +212,7 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     record = json.loads(args.output.read_text()) if args.output.exists() else {}
     record[f"threads: {args.threads or 'default'}"] = {
-        "date": datetime.date.today().isoformat(),
+        "date": utc_stamp(),
         "machine": machine_description(),
         "epochs_timed": args.epochs,
         "windows": len(X),

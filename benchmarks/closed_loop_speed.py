@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tutorials_lib.repro import configure_tensorflow_env  # imports no TensorFlow
@@ -27,7 +26,7 @@ configure_tensorflow_env(keep_existing=True)
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from run_notebooks import load_average, machine_description  # noqa: E402
+from run_notebooks import load_average, machine_description, utc_stamp  # noqa: E402
 
 from tutorials_lib.forecast import closed_loop, keras_step  # noqa: E402
 from tutorials_lib.models import build_stacked_rnn  # noqa: E402
@@ -101,7 +100,7 @@ def main() -> None:
         )
     payload = {
         "benchmark": "closed_loop_speed",
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "date": utc_stamp(),
         "machine": machine_description(),
         "load_average_1min": load_average()[0],
         "model": f"{LAYERS} x GRU({UNITS}), dropout {DROPOUT}, lookback {LOOKBACK}",

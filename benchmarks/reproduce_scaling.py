@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from reproduce import APPENDICES, reproduce  # noqa: E402
-from run_notebooks import chapters, machine_description  # noqa: E402
+from run_notebooks import chapters, machine_description, utc_stamp  # noqa: E402
 
 
 def main() -> None:
@@ -40,6 +40,7 @@ def main() -> None:
         print(f"{workers} worker(s): {measured[workers]:.0f} s")
     out = {
         "what": "every chapter at the book's defaults",
+        "date": utc_stamp(),
         "machine": machine_description(),
         "measured": measured,
         "task_seconds": task_seconds,

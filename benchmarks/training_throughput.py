@@ -38,7 +38,7 @@ from tutorials_lib.models import (  # noqa: E402
 from tutorials_lib.training import LSTMJob, ParallelLSTMTrainer  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from run_notebooks import load_average, machine_description  # noqa: E402
+from run_notebooks import load_average, machine_description, utc_stamp  # noqa: E402
 
 #: chapter -> (description, builder, lookback, features, batch size)
 MODELS = {
@@ -129,7 +129,7 @@ def main() -> None:
     per_sample = 3.0 * lstm_forward_flops([300], 2, 100)  # training: 3 x the forward products
     flops = per_sample * rows["07"]["samples_per_second"]
     out = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "date": utc_stamp(),
         "repeats": REPEATS,
         "load_average": load_average()[0],
         "machine": machine_description(),

@@ -33,7 +33,6 @@ import json
 import platform
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tutorials_lib.repro import configure_tensorflow_env  # imports no TensorFlow
@@ -44,7 +43,7 @@ import numpy as np  # noqa: E402
 from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from run_notebooks import load_average, machine_description  # noqa: E402
+from run_notebooks import load_average, machine_description, utc_stamp  # noqa: E402
 
 from tutorials_lib.models import build_stateless_lstm  # noqa: E402
 from tutorials_lib.report import describe_machine  # noqa: E402
@@ -165,7 +164,7 @@ def main() -> None:
     rows = summarise([one_round(X, y) for _ in range(args.rounds)])
     report = {
         "benchmark": "walk-forward speed, chapter 3 base configuration",
-        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "date": utc_stamp(),
         "machine": machine_description()
         | {"platform": f"{platform.system()} {platform.machine()}"},
         "load_average": load_start,

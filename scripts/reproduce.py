@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from run_notebooks import chapters, execute, machine_description  # noqa: E402
+from run_notebooks import chapters, execute, machine_description, utc_stamp  # noqa: E402
 
 from tutorials_lib.results import (  # noqa: E402
     FIRST_APPENDIX,
@@ -79,6 +79,7 @@ class TaskResult:
     notebook: str = ""  #: the executed notebook (JSON text); empty on failure
     results: str = ""  #: the chapter's results file (JSON text), if it wrote one
     code_cells: int = 0
+    finished: str = ""  #: when the task ended (UTC, to the minute)
     extra: dict = field(default_factory=dict)
 
 
@@ -127,6 +128,7 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
                 ok=False,
                 error=f"{md.name}, cell {err.exec_count} (notebook cell #{err.cell_index}): "
                 f"{err.ename}: {err.evalue}",
+                finished=utc_stamp(),
             )
         finally:
             for name, value in previous.items():
@@ -147,6 +149,7 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
             notebook=notebook,
             results=results_file.read_text() if results_file.is_file() else "",
             code_cells=sum(c.cell_type == "code" for c in nb.cells),
+            finished=utc_stamp(),
         )
 
 

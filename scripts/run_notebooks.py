@@ -48,11 +48,17 @@ def record_run_time(md: Path, seconds: float, results_dir: Path) -> None:
     path = results_dir / "run.json"
     record = json.loads(path.read_text()) if path.is_file() else {"tasks": []}
     tasks = {t["chapter"]: t for t in record.get("tasks", [])}
-    tasks[md.stem] = {"chapter": md.stem, "seconds": round(seconds, 1), "parameters_file": None}
+    tasks[md.stem] = {"chapter": md.stem, "seconds": round(seconds, 1), "parameters_file": None,
+                      "finished": utc_stamp()}  # fmt: skip
     record["machine"] = machine_description()
     record["tasks"] = [tasks[k] for k in sorted(tasks)]
     results_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def utc_stamp() -> str:
+    """Now, to the minute in UTC: the one date format of every run and benchmark record."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
 
 def _cpuinfo_field(name: str) -> str | None:

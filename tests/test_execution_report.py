@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -13,7 +15,7 @@ sys.path.insert(0, str(ROOT / "_ext"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from execution_report import data_lines, parameter_defaults, read_run  # noqa: E402
-from run_notebooks import stable_run_record, strip_volatile  # noqa: E402
+from run_notebooks import record_run_time, stable_run_record, strip_volatile  # noqa: E402
 
 
 def executed_notebook(path: Path, papermill: dict | None = None) -> Path:
@@ -100,3 +102,14 @@ def test_strip_volatile_keeps_the_run_record(tmp_path: Path):
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata["papermill"] == {"parameters": {}, "duration": 8}
     assert read_run(path).duration_s == 8
+
+
+def test_record_run_time_keeps_other_chapters_and_stamps_each_run(tmp_path: Path):
+    record_run_time(Path("book/02_b.md"), 12.34, tmp_path)
+    record_run_time(Path("book/01_a.md"), 5.0, tmp_path)
+    record_run_time(Path("book/02_b.md"), 20.06, tmp_path)  # a later run replaces the first
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert [(t["chapter"], t["seconds"]) for t in run["tasks"]] == [("01_a", 5.0), ("02_b", 20.1)]
+    for task in run["tasks"]:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", task["finished"]), task
+    assert run["machine"]["cores"] >= 1

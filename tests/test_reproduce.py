@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,8 @@ def test_two_worker_cluster_matches_in_process_and_names_the_failure(tmp_path, e
     run = json.loads((tmp_path / "results" / "run.json").read_text())
     assert run["cluster"] == "LocalCluster, 2 single-threaded worker(s)"
     assert [t["chapter"] for t in run["tasks"]] == ["01_tiny_sum", "02_tiny_fails"]
+    for task in run["tasks"]:  # when each task ended, failed or not, in the records' one format
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", task["finished"]), task
 
 
 @pytest.mark.slow

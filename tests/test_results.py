@@ -7,6 +7,7 @@ from tutorials_lib.results import (
     Experiment,
     chapter_seconds,
     load_results,
+    measured_when,
     read_run,
     record_results,
 )
@@ -62,3 +63,17 @@ def test_chapter_seconds_keeps_successful_chapters_and_leaves_out_the_appendices
     (tmp_path / "run.json").write_text(json.dumps(run))
     assert read_run(tmp_path) == run
     assert chapter_seconds(read_run(tmp_path)) == {"01_a": 12.5, "03_b": 300.0}
+
+
+def test_measured_when_prefers_the_date_then_spans_the_tasks():
+    assert measured_when({"date": "2026-12-03 11:55 UTC", "tasks": []}) == "2026-12-03 11:55 UTC"
+    day = {"tasks": [{"finished": "2026-12-03 12:15 UTC"}, {"finished": "2026-12-03 12:06 UTC"}]}
+    assert measured_when(day) == "2026-12-03 12:06 to 12:15 UTC"
+    two_days = {
+        "tasks": [{"finished": "2026-12-02 23:50 UTC"}, {"finished": "2026-12-03 00:10 UTC"}]
+    }
+    assert measured_when(two_days) == "2026-12-02 23:50 to 2026-12-03 00:10 UTC"
+    assert (
+        measured_when({"tasks": [{"finished": "2026-12-03 12:06 UTC"}]}) == "2026-12-03 12:06 UTC"
+    )
+    assert measured_when({"tasks": [{"chapter": "01_a", "seconds": 3.0}]}) == "–"

@@ -24,6 +24,7 @@ __all__ = [
     "Experiment",
     "chapter_seconds",
     "load_results",
+    "measured_when",
     "read_run",
     "record_results",
 ]
@@ -125,6 +126,21 @@ def read_run(folder: str | Path) -> dict:
     """The ``run.json`` of a results folder (run times, machine), or ``{}`` if there is none."""
     path = Path(folder) / "run.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def measured_when(record: Mapping) -> str:
+    """When a run or benchmark record was made, for a table: its ``date``, else the span of its
+    tasks' ``finished`` stamps; "–" for an older record that kept neither."""
+    if record.get("date"):
+        return str(record["date"])
+    ends = sorted(str(t["finished"]) for t in record.get("tasks", []) if t.get("finished"))
+    if not ends:
+        return "–"
+    first, last = ends[0], ends[-1]
+    if first == last:
+        return first
+    # stamps are "YYYY-MM-DD HH:MM UTC": within one day, name the day once
+    return f"{first[:16]} to {last[11:] if first[:10] == last[:10] else last}"
 
 
 def chapter_seconds(run: Mapping) -> dict[str, float]:
