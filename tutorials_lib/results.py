@@ -130,10 +130,15 @@ def read_run(folder: str | Path) -> dict:
 
 def measured_when(record: Mapping) -> str:
     """When a run or benchmark record was made, for a table: its ``date``, else the span of its
-    tasks' ``finished`` stamps; "–" for an older record that kept neither."""
+    chapter tasks' ``finished`` stamps (the appendices, re-run on their own, are left out, as in
+    :func:`chapter_seconds`); "–" for an older record that kept neither."""
     if record.get("date"):
         return str(record["date"])
-    ends = sorted(str(t["finished"]) for t in record.get("tasks", []) if t.get("finished"))
+    ends = sorted(
+        str(t["finished"])
+        for t in record.get("tasks", [])
+        if t.get("finished") and t.get("chapter", "") < FIRST_APPENDIX
+    )
     if not ends:
         return "–"
     first, last = ends[0], ends[-1]
