@@ -128,17 +128,18 @@ def read_run(folder: str | Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def _chapter_tasks(run: Mapping) -> list[Mapping]:
+    """The tasks of a run record that executed a chapter, not an appendix."""
+    return [t for t in run.get("tasks", []) if t.get("chapter", "") < FIRST_APPENDIX]
+
+
 def measured_when(record: Mapping) -> str:
     """When a run or benchmark record was made, for a table: its ``date``, else the span of its
     chapter tasks' ``finished`` stamps (the appendices, re-run on their own, are left out, as in
     :func:`chapter_seconds`); "–" for an older record that kept neither."""
     if record.get("date"):
         return str(record["date"])
-    ends = sorted(
-        str(t["finished"])
-        for t in record.get("tasks", [])
-        if t.get("finished") and t.get("chapter", "") < FIRST_APPENDIX
-    )
+    ends = sorted(str(t["finished"]) for t in _chapter_tasks(record) if t.get("finished"))
     if not ends:
         return "–"
     first, last = ends[0], ends[-1]
@@ -154,8 +155,4 @@ def chapter_seconds(run: Mapping) -> dict[str, float]:
     The appendices are left out: they run after the records they read. A task without an
     ``ok`` field (``make book`` writes none) succeeded, or it would have left no record.
     """
-    return {
-        t["chapter"]: float(t["seconds"])
-        for t in run.get("tasks", [])
-        if t.get("ok", True) and t["chapter"] < FIRST_APPENDIX
-    }
+    return {t["chapter"]: float(t["seconds"]) for t in _chapter_tasks(run) if t.get("ok", True)}
