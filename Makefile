@@ -52,9 +52,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check tutorials_lib tests scripts benchmarks
 
+# On every core (at most 4): pytest-xdist keeps each file's tests, so each notebook, on one
+# worker (conftest.py: worker_scope); ARGS="-n 0" runs in one process.
 test: lint
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg \
-		--nbval-cell-timeout 900 $(ARGS)
+		--nbval-cell-timeout 900 -n auto --maxprocesses 4 --dist loadscope $(ARGS)
 
 clean:
 	rm -rf _build

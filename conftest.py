@@ -1,4 +1,5 @@
-"""Root pytest hooks: skip a chapter's nbval check when the data file its outputs came from is absent.
+"""Root pytest hooks: skip a chapter's nbval check when the data file its outputs came from is
+absent, and keep each file's tests on one pytest-xdist worker.
 
 The committed outputs of a data chapter were computed on the real file; without it the
 chapter still runs (on the fallback data, exercised by a papermill smoke test), but its
@@ -18,7 +19,11 @@ from tutorials_lib.repro import configure_tensorflow_env
 configure_tensorflow_env()
 
 #: chapter notebook -> files in the data directory its committed outputs depend on
-NOTEBOOK_DATA_FILES: dict[str, list[str]] = {"04_bitcoin.ipynb": ["btc.csv"], "05_stock_lstm.ipynb": ["IBM_2006-01-01_to_2018-01-01.csv", "msft_data.csv"], "06_gru_closed_loop.ipynb": ["IBM_2006-01-01_to_2018-01-01.csv"]}
+NOTEBOOK_DATA_FILES: dict[str, list[str]] = {
+    "04_bitcoin.ipynb": ["btc.csv"],
+    "05_stock_lstm.ipynb": ["IBM_2006-01-01_to_2018-01-01.csv", "msft_data.csv"],
+    "06_gru_closed_loop.ipynb": ["IBM_2006-01-01_to_2018-01-01.csv"],
+}
 
 DATA_ENV = "RNN_BOOK_DATA_DIR"
 
@@ -38,6 +43,43 @@ GLUED_IMAGE_TYPES = (
     "application/papermill.record/image/png",
     "application/papermill.record/image/jpeg",
 )
+
+
+#: test files that share the session fixture ``built_book``: one worker runs them, building once
+BUILT_BOOK_FILES = ("tests/test_book_build.py", "tests/test_browser.py")
+
+
+def worker_scope(nodeid: str) -> str:
+    """The unit of work ``make test`` hands to one pytest-xdist worker: the test's file.
+
+    A notebook's cells must run in order in one kernel, and a module-scoped fixture (a Dask
+    cluster) should start once; the two files that share the built book form one unit.
+    """
+    file = nodeid.split("::")[0]
+    return "built book" if file in BUILT_BOOK_FILES else file
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` with :func:`worker_scope` as the scope.
+
+    (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8
+    ignores the marks under pytest 9.2: pytest-dev/pytest-xdist#1386.)
+    """
+    if config.getvalue("dist") != "loadscope":
+        return None
+    return file_scheduling()(config, log)
+
+
+def file_scheduling() -> type:
+    """pytest-xdist's ``LoadScopeScheduling`` with :func:`worker_scope` as its scope."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_scope(nodeid)
+
+    return FileScheduling
 
 
 def pytest_collection_modifyitems(config, items):

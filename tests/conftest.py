@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def built_book(tmp_path_factory) -> Path:
     """The book built strictly (-W -n --keep-going) into a temporary folder; its html/ folder.
 
-    Session-scoped: the build tests and the browser tests share one build.
+    Session-scoped: the build tests and the browser tests share one build (and one xdist unit of
+    work, worker_scope in the root conftest.py, so one worker builds it).
     """
     out = tmp_path_factory.mktemp("book")
     jb = Path(sys.executable).with_name("jupyter-book")
