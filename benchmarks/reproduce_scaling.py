@@ -3,9 +3,11 @@
 Runs every chapter at the book's defaults (``scripts/reproduce.py --defaults``) on a
 LocalCluster of 1 and then 2 single-threaded workers, in rounds (default 2): one run of a
 shared machine can be tens of per cent off the next, so the record keeps every round's wall
-time and their median, and the median task times of the 1-worker runs, in
+time and their median, and each chapter's median task time on 1 worker (``task_seconds``) and
+on 2 (``task_seconds_two_workers``: the same task beside another), in
 ``benchmarks/results/reproduce_scaling.json``. The reproduction appendix projects further
-worker counts from those task times. A round takes about 17 minutes on two cores.
+worker counts from the 1-worker task times and compares the two. A round takes 15 to 20
+minutes on two cores.
 
     .venv/bin/python benchmarks/reproduce_scaling.py [--rounds 2]
 """
@@ -42,6 +44,11 @@ def timed_run(todo: list[Path], workers: int) -> tuple[float, dict[str, float]]:
     return wall, {r.chapter: r.seconds for r in results}
 
 
+def medians(times: dict[str, list[float]]) -> dict[str, float]:
+    """Each chapter's median task time over the rounds, in seconds to 0.1."""
+    return {chapter: round(statistics.median(v), 1) for chapter, v in times.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="runs per worker count (default 2)")
@@ -50,14 +57,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
     todo = [c for c in chapters() if c.name < APPENDICES]
     walls = {k: [] for k in WORKER_COUNTS}
-    one_worker_tasks: dict[str, list[float]] = {}
+    task_times: dict[int, dict[str, list[float]]] = {k: {} for k in WORKER_COUNTS}
     for round_number in range(1, args.rounds + 1):
         for workers in WORKER_COUNTS:
             wall, tasks = timed_run(todo, workers)
             walls[workers].append(round(wall, 1))
-            if workers == 1:
-                for chapter, seconds in tasks.items():
-                    one_worker_tasks.setdefault(chapter, []).append(seconds)
+            for chapter, seconds in tasks.items():
+                task_times[workers].setdefault(chapter, []).append(seconds)
             print(f"round {round_number}, {workers} worker(s): {wall:.0f} s")
     out = {
         "what": "every chapter at the book's defaults",
@@ -66,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         "rounds": args.rounds,
         "measured": {k: round(statistics.median(v), 1) for k, v in walls.items()},
         "measured_rounds": walls,
-        "task_seconds": {c: round(statistics.median(v), 1) for c, v in one_worker_tasks.items()},
+        "task_seconds": medians(task_times[1]),
+        "task_seconds_two_workers": medians(task_times[2]),
     }
     path = ROOT / "benchmarks" / "results" / "reproduce_scaling.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
