@@ -56,7 +56,7 @@ lint: $(STAMP)
 # worker (conftest.py: worker_scope); ARGS="-n 0" runs in one process.
 test: lint
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg \
-		--nbval-cell-timeout 900 -n auto --maxprocesses 4 --dist loadscope $(ARGS)
+		--nbval-cell-timeout 900 -n auto --maxprocesses 4 --dist loadfile $(ARGS)
 
 clean:
 	rm -rf _build

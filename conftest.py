@@ -61,21 +61,21 @@ def worker_scope(nodeid: str) -> str:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """``--dist loadscope`` with :func:`worker_scope` as the scope.
+    """``--dist loadfile`` with the book-sharing files joined (:func:`worker_scope`).
 
     (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8
     ignores the marks under pytest 9.2: pytest-dev/pytest-xdist#1386.)
     """
-    if config.getvalue("dist") != "loadscope":
+    if config.getvalue("dist") != "loadfile":
         return None
     return file_scheduling()(config, log)
 
 
 def file_scheduling() -> type:
-    """pytest-xdist's ``LoadScopeScheduling`` with :func:`worker_scope` as its scope."""
-    from xdist.scheduler import LoadScopeScheduling
+    """pytest-xdist's ``LoadFileScheduling`` with :func:`worker_scope` as its scope."""
+    from xdist.scheduler import LoadFileScheduling
 
-    class FileScheduling(LoadScopeScheduling):
+    class FileScheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return worker_scope(nodeid)
 

@@ -1,4 +1,4 @@
-"""``make test`` runs on every core (pytest-xdist, ``--dist loadscope``) without splitting what
+"""``make test`` runs on every core (pytest-xdist, ``--dist loadfile``) without splitting what
 must stay together: each file is one unit of work, so a notebook's cells run in order in one
 kernel, and the two files that share the built book are one unit, so the book is built once.
 """
@@ -30,11 +30,12 @@ def test_a_notebook_is_one_unit_and_the_built_book_one_more(root_conftest):
     assert scope("tests/test_browser.py::test_b[p]") != scope("tests/test_x.py::test_c")
 
 
-def test_the_scheduler_uses_worker_scope_under_loadscope_only(root_conftest):
+def test_the_scheduler_uses_worker_scope_under_loadfile_only(root_conftest):
     xdist_scheduler = pytest.importorskip("xdist.scheduler", reason="install requirements.txt")
     scheduling = root_conftest.file_scheduling()
-    assert issubclass(scheduling, xdist_scheduler.LoadScopeScheduling)
+    assert issubclass(scheduling, xdist_scheduler.LoadFileScheduling)
     assert scheduling._split_scope(None, "tests/test_browser.py::test_b") == "built book"
     assert scheduling._split_scope(None, "book/02_x.ipynb::Cell 3") == "book/02_x.ipynb"
-    load = SimpleNamespace(getvalue=lambda name: {"dist": "load"}[name])
-    assert root_conftest.pytest_xdist_make_scheduler(load, log=None) is None
+    for other in ("load", "loadscope"):
+        config = SimpleNamespace(getvalue=lambda name, dist=other: {"dist": dist}[name])
+        assert root_conftest.pytest_xdist_make_scheduler(config, log=None) is None
