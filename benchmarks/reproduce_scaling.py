@@ -44,9 +44,10 @@ def timed_run(todo: list[Path], workers: int) -> tuple[float, dict[str, float]]:
     return wall, {r.chapter: r.seconds for r in results}
 
 
-def medians(times: dict[str, list[float]]) -> dict[str, float]:
-    """Each chapter's median task time over the rounds, in seconds to 0.1."""
-    return {chapter: round(statistics.median(v), 1) for chapter, v in times.items()}
+def medians(times: dict) -> dict:
+    """The median over the rounds of each list of times (a worker count's wall times, a
+    chapter's task times), in seconds to 0.1."""
+    return {key: round(statistics.median(v), 1) for key, v in times.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         "date": utc_stamp(),
         "machine": machine_description(),
         "rounds": args.rounds,
-        "measured": {k: round(statistics.median(v), 1) for k, v in walls.items()},
+        "measured": medians(walls),
         "measured_rounds": walls,
         "task_seconds": medians(task_times[1]),
         "task_seconds_two_workers": medians(task_times[2]),
