@@ -30,11 +30,15 @@ import papermill
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# the record format the appendices read: one environment variable, one date stamp
+from tutorials_lib.results import RESULTS_ENV, STAMP_FORMAT  # noqa: E402
+
 BOOK = ROOT / "book"
 #: Where in-place runs (``make book``) leave each chapter's results file and run times,
 #: read by the appendices.
 DEFAULT_RESULTS = BOOK / "results" / "defaults"
-RESULTS_ENV = "RNN_BOOK_RESULTS_DIR"
 VOLATILE_CELL_KEYS = ("papermill", "execution")
 
 
@@ -58,7 +62,7 @@ def record_run_time(md: Path, seconds: float, results_dir: Path) -> None:
 
 def utc_stamp() -> str:
     """Now, to the minute in UTC: the one date format of every run and benchmark record."""
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return time.strftime(STAMP_FORMAT, time.gmtime())
 
 
 def _cpuinfo_field(name: str) -> str | None:

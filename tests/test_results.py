@@ -82,3 +82,37 @@ def test_measured_when_prefers_the_date_then_spans_the_tasks():
         == "2026-12-03 12:06 UTC"
     )
     assert measured_when({"tasks": [{"chapter": "01_a", "seconds": 3.0}]}) == "–"
+
+
+def test_measured_when_starts_at_the_earliest_task_start_not_its_first_end():
+    # two workers: the long task started first and ended last but one; stamps are truncated to
+    # the minute, so 19:53 means 19:53:30 on average, and 8461.7 s before that is 17:32:28
+    run = {"tasks": [
+        {"chapter": "06_a", "seconds": 5064.3, "finished": "2026-12-03 18:57 UTC"},
+        {"chapter": "07_b", "seconds": 8461.7, "finished": "2026-12-03 19:53 UTC"},
+        {"chapter": "05_c", "seconds": 1748.9, "finished": "2026-12-03 20:02 UTC"},
+    ]}  # fmt: skip
+    assert measured_when(run) == "2026-12-03 17:32 to 20:02 UTC"
+    overnight = {
+        "tasks": [{"chapter": "01_a", "seconds": 1815.0, "finished": "2026-12-03 00:10 UTC"}]
+    }
+    assert measured_when(overnight) == "2026-12-02 23:40 to 2026-12-03 00:10 UTC"
+
+
+def test_measured_when_names_the_task_with_a_malformed_stamp():
+    with pytest.raises(ValueError, match=r"task '03_b'.*'2026-12-03T12:06'"):
+        measured_when(
+            {"tasks": [{"chapter": "03_b", "seconds": 1.0, "finished": "2026-12-03T12:06"}]}
+        )
+
+
+def test_the_stamps_runs_write_are_the_stamps_measured_when_reads():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from run_notebooks import utc_stamp
+
+    stamp = utc_stamp()
+    run = {"tasks": [{"chapter": "01_a", "seconds": 0.0, "finished": stamp}]}
+    assert measured_when(run) == stamp

@@ -15,12 +15,14 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from tutorials_lib.report import significant
 
 __all__ = [
     "RESULTS_ENV",
+    "STAMP_FORMAT",
     "Experiment",
     "chapter_seconds",
     "load_results",
@@ -33,6 +35,8 @@ __all__ = [
 RESULTS_ENV = "RNN_BOOK_RESULTS_DIR"
 #: Notebooks numbered from 90 on are appendices: they read the records, they run no experiment.
 FIRST_APPENDIX = "90"
+#: Every run and benchmark record's date: to the minute, in UTC.
+STAMP_FORMAT = "%Y-%m-%d %H:%M UTC"
 
 
 @dataclass(frozen=True)
@@ -133,16 +137,45 @@ def _chapter_tasks(run: Mapping) -> list[Mapping]:
     return [t for t in run.get("tasks", []) if t.get("chapter", "") < FIRST_APPENDIX]
 
 
+def _parse_stamp(stamp: str, chapter: str) -> datetime:
+    """A ``finished`` stamp as a datetime; a clear error naming the task if it is malformed."""
+    try:
+        return datetime.strptime(stamp, STAMP_FORMAT)
+    except ValueError:
+        raise ValueError(
+            f"task {chapter!r}: finished stamp {stamp!r} is not of the form 'YYYY-MM-DD HH:MM UTC'"
+        ) from None
+
+
+def _task_start(task: Mapping, end: datetime) -> datetime:
+    """When a task started, to the minute: its ``finished`` stamp less its ``seconds``.
+
+    The stamp is truncated to the minute, so the task ended half a minute after it on average;
+    the estimate adds that half minute back before rounding. A task without ``seconds``
+    started, as far as the record knows, when it finished.
+    """
+    if task.get("seconds") is None:
+        return end
+    start = end + timedelta(seconds=30.0 - float(task["seconds"]))
+    # a task shorter than half a minute did not start after its end stamp
+    return min(end, (start + timedelta(seconds=30)).replace(second=0, microsecond=0))
+
+
 def measured_when(record: Mapping) -> str:
-    """When a run or benchmark record was made, for a table: its ``date``, else the span of its
-    chapter tasks' ``finished`` stamps (the appendices, re-run on their own, are left out, as in
-    :func:`chapter_seconds`); "–" for an older record that kept neither."""
+    """When a run or benchmark record was made, for a table: its ``date``, else the span from
+    the first chapter task's start (its ``finished`` stamp less its ``seconds``) to the last
+    one's ``finished`` stamp. The appendices, re-run on their own, are left out, as in
+    :func:`chapter_seconds`; "–" for an older record that kept neither."""
     if record.get("date"):
         return str(record["date"])
-    ends = sorted(str(t["finished"]) for t in _chapter_tasks(record) if t.get("finished"))
-    if not ends:
+    tasks = [t for t in _chapter_tasks(record) if t.get("finished")]
+    if not tasks:
         return "–"
-    first, last = ends[0], ends[-1]
+    ends = [_parse_stamp(str(t["finished"]), str(t.get("chapter", "?"))) for t in tasks]
+    first = min(_task_start(t, end) for t, end in zip(tasks, ends, strict=True)).strftime(
+        STAMP_FORMAT
+    )
+    last = max(ends).strftime(STAMP_FORMAT)
     if first == last:
         return first
     # stamps are "YYYY-MM-DD HH:MM UTC": within one day, name the day once
