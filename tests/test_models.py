@@ -125,7 +125,7 @@ def test_stacked_lstm_of_seed_002_has_its_parameter_count():
     for a, b in zip(linear.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # the same seeded weights, only the activation
     x = np.random.default_rng(0).normal(size=(4, 60, 1)).astype("float32")
-    hidden = keras.Model(linear.inputs, linear.layers[2].output)(x).numpy()
+    hidden = keras.Model(linear.inputs[0], linear.layers[2].output)(x).numpy()
     assert (hidden < 0).any()  # a ReLU would have cut these
 
 
