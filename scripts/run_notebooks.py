@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 import papermill
 import yaml
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,6 +41,10 @@ BOOK = ROOT / "book"
 #: read by the appendices.
 DEFAULT_RESULTS = BOOK / "results" / "defaults"
 VOLATILE_CELL_KEYS = ("papermill", "execution")
+#: The kernel manager's settings: CurveZMQ keys for the kernel's local sockets where the
+#: kernelspec supports them (ipykernel's does), so that the kernel neither talks in plain text
+#: nor prints a warning about it at every chapter.
+KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
 
 
 def chapters() -> list[Path]:
@@ -196,6 +201,7 @@ def execute(md: Path, parameters: dict, output_dir: Path | None, on_cell_execute
             progress_bar=False,
             log_output=False,
             on_cell_executed=on_cell_executed,
+            config=KERNEL_CONFIG,
         )
         elapsed = time.perf_counter() - start
         strip_volatile(out)

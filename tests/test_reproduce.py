@@ -87,6 +87,22 @@ def test_command_line_exits_non_zero_and_names_the_failing_cell(tmp_path, env_fo
     assert "FAILED: 02_tiny_fails.md, cell 2 (notebook cell #2): ZeroDivisionError" in result.stderr
 
 
+@pytest.mark.slow
+def test_make_book_runner_prints_no_kernel_transport_warning(tmp_path, env_for_kernels):
+    # ipykernel warns on stderr, once per notebook, when its sockets run without CurveZMQ keys;
+    # the runner asks the kernel manager for them, so `make book` prints progress lines only.
+    env = {**os.environ, "RNN_BOOK_RESULTS_DIR": str(tmp_path / "results")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run_notebooks.py"), "--output-dir",
+         str(tmp_path / "nb"), str(NOTEBOOKS / "01_tiny_sum.md")],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "N = 10, sum = " in (tmp_path / "nb" / "01_tiny_sum.ipynb").read_text()
+    assert "without encryption" not in result.stderr, result.stderr
+    assert "WARNING" not in result.stderr, result.stderr
+
+
 def test_longest_recorded_task_is_submitted_first_and_untimed_ones_before_it(tmp_path):
     record = {"tasks": [
         {"chapter": "03_a", "seconds": 300.0, "ok": True},
