@@ -161,16 +161,14 @@ def code_cell_count(md: Path) -> int:
 
 def make_client(scheduler: str | None, workers: int | None):
     """A Dask client: the given scheduler, else a LocalCluster of single-threaded workers."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from tutorials_lib.distributed import local_cluster
 
     if scheduler:
         return Client(scheduler), f"scheduler {scheduler}"
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,  # no dashboard: nothing listens beyond the cluster itself
-        memory_limit=0,
-    )  # fmt: skip
-    return Client(cluster), f"LocalCluster, {n} single-threaded worker(s)"
+    return Client(local_cluster(n)), f"LocalCluster, {n} single-threaded worker(s)"
 
 
 def earlier_seconds(results_dir: Path) -> dict[str, float]:

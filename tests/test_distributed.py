@@ -1,9 +1,17 @@
 """run_tasks: the same results in-process and on a two-worker Dask cluster; failures named."""
 
+import warnings
+
 import numpy as np
 import pytest
 
-from tutorials_lib.distributed import TaskFailed, WalkForwardTask, run_tasks, walk_forward_task
+from tutorials_lib.distributed import (
+    TaskFailed,
+    WalkForwardTask,
+    local_cluster,
+    run_tasks,
+    walk_forward_task,
+)
 
 LOOKBACK, FEATURES = 4, 2
 
@@ -39,11 +47,29 @@ def _broken() -> dict[str, WalkForwardTask]:
 
 @pytest.fixture(scope="module")
 def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-    ) as cluster:
+    pytest.importorskip("distributed")
+    with local_cluster(2) as cluster:
         yield cluster
+
+
+def test_local_clusters_listen_on_this_machine_only_and_side_by_side(cluster):
+    # A second cluster beside the fixture's: no "port 8787 is already in use" warning, and
+    # neither scheduler's HTTP server is reachable from other machines.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with local_cluster(1) as second:
+            for each in (cluster, second):
+                http = each.scheduler.http_server
+                assert http.address == "127.0.0.1", http.address
+                assert http.port != 8787
+            assert len(second.workers) == 1
+            assert all(w.nthreads == 1 for w in second.workers.values())
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_local_cluster_rejects_bad_worker_count(bad):
+    with pytest.raises(ValueError, match="n_workers"):
+        local_cluster(bad)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ import numpy as np
 from tutorials_lib._checks import as_float_array, check_int
 from tutorials_lib.repro import TF_ENVIRONMENT
 
-__all__ = ["TaskFailed", "WalkForwardTask", "run_tasks", "walk_forward_task"]
+__all__ = ["TaskFailed", "WalkForwardTask", "local_cluster", "run_tasks", "walk_forward_task"]
 
 
 class TaskFailed(RuntimeError):
@@ -92,6 +92,23 @@ def run_tasks(
                     raise TaskFailed(name, error) from error
             results = dict(zip(futures, client.gather(list(futures.values())), strict=True))
     return results if isinstance(tasks, Mapping) else list(results.values())
+
+
+def local_cluster(n_workers: int):
+    """A Dask ``LocalCluster`` of ``n_workers`` single-threaded worker processes, local only.
+
+    No dashboard, and the scheduler's own HTTP server (health and metrics routes, started even
+    without a dashboard) binds 127.0.0.1 on a free port. Left to Dask, it would listen on
+    every interface at port 8787, and a second cluster on the machine would warn that the port
+    is taken. Workers get no memory limit: a notebook's kernel is its own process anyway.
+    """
+    n_workers = check_int("n_workers", n_workers, minimum=1)
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"}, memory_limit=0,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
