@@ -7,7 +7,8 @@ where it runs does not change what it returns.
 
 :func:`walk_forward_task` is the task of chapter 3: one walk-forward run described by a
 :class:`WalkForwardTask`. Workers keep one compiled trainer per architecture and reuse it
-for every further seed, as the chapter does in-process.
+for every further seed, as the chapter does in-process. :func:`local_cluster` starts the
+cluster ``make reproduce`` and the tests use when no scheduler address is given.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def local_cluster(n_workers: int):
     No dashboard, and the scheduler's own HTTP server (health and metrics routes, started even
     without a dashboard) binds 127.0.0.1 on a free port. Left to Dask, it would listen on
     every interface at port 8787, and a second cluster on the machine would warn that the port
-    is taken. Workers get no memory limit: a notebook's kernel is its own process anyway.
+    is taken. Workers get no memory limit: a notebook task's memory is in its kernel, a process
+    of its own that Dask's per-worker limit would not see, and a sweep task's is one model's.
     """
     n_workers = check_int("n_workers", n_workers, minimum=1)
     from distributed import LocalCluster
