@@ -76,7 +76,7 @@ def test_dm_matches_its_definition_written_out():
     actual = rng.normal(size=40)
     fa, fb = actual + rng.normal(size=40), actual + 1.3 * rng.normal(size=40)
     for h, p in [(1, 2), (3, 2), (2, 1)]:
-        res = diebold_mariano(actual, fa, fb, horizon=h, power=p)
+        res = diebold_mariano(actual, fa, fb, horizon=h, power=p, variance="hln")
         expected = _dm_by_hand(actual - fa, actual - fb, h, p)
         assert res.statistic == pytest.approx(expected, rel=1e-12)
         assert res.pvalue == pytest.approx(2 * scipy_stats.t.sf(abs(expected), df=39), rel=1e-10)
@@ -108,7 +108,9 @@ R_DM = [
 @pytest.mark.parametrize(("e_a", "e_b", "h", "p", "statistic", "pvalue"), R_DM)
 def test_dm_matches_r_forecast_dm_test(e_a, e_b, h, p, statistic, pvalue):
     actual = np.zeros(len(e_a))  # errors are actual - forecast, so the forecasts are -e
-    res = diebold_mariano(actual, -np.array(e_a), -np.array(e_b), horizon=h, power=p)
+    res = diebold_mariano(
+        actual, -np.array(e_a), -np.array(e_b), horizon=h, power=p, variance="hln"
+    )
     assert res.statistic == pytest.approx(statistic, abs=1e-9)
     assert res.pvalue == pytest.approx(pvalue, abs=1e-9)
 
@@ -116,8 +118,8 @@ def test_dm_matches_r_forecast_dm_test(e_a, e_b, h, p, statistic, pvalue):
 def test_dm_falls_back_to_horizon_one_with_a_warning_where_r_does():
     actual = np.zeros(len(E1))
     with pytest.warns(RuntimeWarning, match="long-run variance at horizon 2 is negative"):
-        res = diebold_mariano(actual, -np.array(E1), -np.array(E2), horizon=2)
-    assert res == diebold_mariano(actual, -np.array(E1), -np.array(E2), horizon=1)
+        res = diebold_mariano(actual, -np.array(E1), -np.array(E2), horizon=2, variance="hln")
+    assert res == diebold_mariano(actual, -np.array(E1), -np.array(E2), variance="hln")
 
 
 def test_dm_sign_says_which_forecast_is_better():
@@ -145,6 +147,93 @@ def test_dm_bad_input_names_the_problem():
         diebold_mariano([1.0], [2.0], [3.0])
     with pytest.raises(ValueError, match="horizon \\(5\\) must be smaller"):
         diebold_mariano(a, a + 1, a + np.arange(5.0), horizon=5)
+
+
+def test_dm_bad_variance_and_lags_are_named():
+    a = np.arange(6.0)
+    b = a + np.array([1.0, -2, 1, 3, -1, 2])
+    with pytest.raises(ValueError, match="variance must be one of"):
+        diebold_mariano(a, a + 1, b, variance="hac")
+    with pytest.raises(ValueError, match=r"lags \(6\) must be smaller than the number of days"):
+        diebold_mariano(a, a + 1, b, lags=6)
+    with pytest.raises(ValueError, match="lags must be >= 0"):
+        diebold_mariano(a, a + 1, b, lags=-1)
+    with pytest.raises(ValueError, match="lags applies to variance='newey-west'"):
+        diebold_mariano(a, a + 1, b, lags=2, variance="hln")
+
+
+def _ar1(rng, n: int, rho: float) -> np.ndarray:
+    x = np.empty(n)
+    x[0] = rng.normal() / np.sqrt(1 - rho**2)
+    for t in range(1, n):
+        x[t] = rho * x[t - 1] + rng.normal()
+    return x
+
+
+def test_newey_west_variance_matches_statsmodels_hac():
+    """The long-run variance is statsmodels' HAC (Bartlett, no small-sample correction) of the
+    mean of d: regress d on a constant and read the constant's standard error."""
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(7)
+    actual = rng.normal(size=120)
+    fa = actual + _ar1(rng, 120, 0.8)
+    fb = actual + rng.normal(size=120)
+    d = (actual - fa) ** 2 - (actual - fb) ** 2
+    for lags in (0, 1, 4, 17):
+        fit = sm.OLS(d, np.ones_like(d)).fit(
+            cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": False}
+        )
+        res = diebold_mariano(actual, fa, fb, lags=lags)
+        assert res.lags == lags
+        assert res.statistic == pytest.approx(d.mean() / fit.bse[0], rel=1e-10)
+        assert res.pvalue == pytest.approx(2 * scipy_stats.t.sf(abs(res.statistic), 119))
+
+
+def test_andrews_lags_follow_the_plug_in_rule():
+    from tutorials_lib.metrics import andrews_lags
+
+    rng = np.random.default_rng(11)
+    for rho in (0.0, 0.5, 0.9):
+        d = _ar1(rng, 400, rho)
+        c = d - d.mean()
+        r = np.dot(c[1:], c[:-1]) / np.dot(c, c)
+        alpha = 4 * r**2 / ((1 - r) ** 2 * (1 + r) ** 2)
+        assert andrews_lags(d) == int(np.floor(1.1447 * (alpha * 400) ** (1 / 3)))
+    white, persistent = andrews_lags(_ar1(rng, 400, 0.0)), andrews_lags(_ar1(rng, 400, 0.95))
+    assert white <= 3 < 20 <= persistent
+    assert andrews_lags(_ar1(rng, 400, 0.0), minimum=9) == 9  # at least horizon - 1
+    assert andrews_lags(np.cumsum(rng.normal(size=30))) <= 29  # at most n - 1
+    with pytest.raises(ValueError, match="at least 2 values"):
+        andrews_lags([1.0])
+
+
+def test_default_lags_are_chosen_from_the_data_and_cover_the_horizon():
+    rng = np.random.default_rng(5)
+    actual = rng.normal(size=300)
+    fa, fb = actual + _ar1(rng, 300, 0.9), actual + _ar1(rng, 300, 0.9)
+    from tutorials_lib.metrics import andrews_lags
+
+    d = (actual - fa) ** 2 - (actual - fb) ** 2
+    assert diebold_mariano(actual, fa, fb).lags == andrews_lags(d) > 0
+    assert diebold_mariano(actual, fa, fb, horizon=200).lags == 199
+
+
+def test_newey_west_keeps_its_size_where_the_hln_test_does_not():
+    """Equal accuracy, but each forecast's errors persist (AR(1), rho 0.9), so the loss
+    differential is serially correlated even one step ahead. The HLN variance (horizon 1)
+    assumes it is not and rejects equal accuracy in about half the trials instead of 5 %; the
+    Newey-West variance with data-chosen lags comes much closer (about 15 %: on 250 days of
+    such persistent errors it still rejects too often, as the docstring says)."""
+    rng = np.random.default_rng(2024)
+    n, trials = 250, 300
+    rejected = {"hln": 0, "newey-west": 0}
+    for _ in range(trials):
+        actual = np.zeros(n)
+        fa, fb = _ar1(rng, n, 0.9), _ar1(rng, n, 0.9)
+        for variance in rejected:
+            rejected[variance] += diebold_mariano(actual, fa, fb, variance=variance).pvalue < 0.05
+    assert rejected["hln"] / trials > 0.4
+    assert rejected["newey-west"] / trials < 0.2
 
 
 def test_paired_comparison_on_known_numbers():

@@ -37,11 +37,27 @@ def test_record_round_trips_with_six_significant_digits(monkeypatch, tmp_path):
     parameters, experiments = load_results(path)
     assert parameters == {"EPOCHS": 2, "LR": 0.00123457}
     assert experiments[0].value == 2.12346 and experiments[0].n_seeds == 3
+    assert experiments[0].dm_variance == "newey-west"
+
+
+def test_a_record_without_dm_variance_reads_as_the_classic_test(tmp_path):
+    record_results("05_stocks", [_experiment(dm_variance="hln"), _experiment()],
+                   directory=tmp_path)  # fmt: skip
+    path = tmp_path / "05_stocks.json"
+    payload = json.loads(path.read_text())
+    assert [e["dm_variance"] for e in payload["experiments"]] == ["hln", "newey-west"]
+    for e in payload["experiments"]:
+        del e["dm_variance"]
+    path.write_text(json.dumps(payload))
+    _, experiments = load_results(path)
+    assert [e.dm_variance for e in experiments] == ["hln", "hln"]
 
 
 def test_bad_records_are_refused(tmp_path):
     with pytest.raises(ValueError, match="dm_pvalue must be in"):
         _experiment(dm_pvalue=1.5)
+    with pytest.raises(ValueError, match="dm_variance must be one of"):
+        _experiment(dm_variance="hac")
     with pytest.raises(ValueError, match="value must be finite"):
         _experiment(value=float("nan"))
     with pytest.raises(ValueError, match="no experiments"):

@@ -22,8 +22,10 @@ from scipy import stats
 from tutorials_lib._checks import as_float_array, check_int
 
 __all__ = [
+    "DM_VARIANCES",
     "DieboldMarianoResult",
     "PairedComparison",
+    "andrews_lags",
     "comparison_table",
     "diebold_mariano",
     "mae",
@@ -86,12 +88,18 @@ class DieboldMarianoResult(NamedTuple):
     """Outcome of :func:`diebold_mariano`.
 
     ``mean_diff`` is the mean of ``|e_a|^p - |e_b|^p``: negative when A has the smaller loss.
-    ``pvalue`` is two-sided: small means the two forecasts' accuracies differ.
+    ``pvalue`` is two-sided: small means the two forecasts' accuracies differ. ``lags`` is the
+    number of autocovariances of the loss differential in its long-run variance.
     """
 
     statistic: float
     pvalue: float
     mean_diff: float
+    lags: int = 0
+
+
+#: The long-run variance estimators :func:`diebold_mariano` offers.
+DM_VARIANCES = ("newey-west", "hln")
 
 
 def _autocovariance(d: np.ndarray, lag: int) -> float:
@@ -100,24 +108,63 @@ def _autocovariance(d: np.ndarray, lag: int) -> float:
     return float(np.dot(c[lag:], c[: len(c) - lag]) / len(c))
 
 
-def diebold_mariano(
-    actual, forecast_a, forecast_b, horizon: int = 1, power: int = 2
-) -> DieboldMarianoResult:
-    """Diebold–Mariano test of equal accuracy, with the Harvey–Leybourne–Newbold correction.
+def andrews_lags(d, minimum: int = 0) -> int:
+    """Newey–West lag count for the loss differential ``d`` by Andrews' AR(1) plug-in rule.
 
-    The loss differential is ``d_t = |actual_t - a_t|^power - |actual_t - b_t|^power`` over the
-    same test days. Its long-run variance adds the autocovariances up to lag ``horizon - 1``
-    (h-step forecast errors are correlated up to that lag), the statistic is scaled by the
-    HLN small-sample factor and compared with Student's t with ``n - 1`` degrees of freedom,
-    two-sided: the test as R's ``forecast::dm.test`` computes it. Where that variance estimate
-    comes out negative (possible for ``horizon > 1``), it falls back to ``horizon = 1`` with a
-    warning, as R does.
+    Andrews (1991) fits an AR(1) to the series and sets the Bartlett kernel's bandwidth to
+    ``1.1447 (alpha n)^(1/3)`` with ``alpha = 4 rho^2 / ((1 - rho)^2 (1 + rho)^2)``: the more
+    persistent the series, the more lags its long-run variance needs. ``rho`` is the lag-1
+    sample autocorrelation (below 1 in size). Returns the whole part of the bandwidth, at
+    least ``minimum`` and at most ``n - 1``.
+    """
+    d = as_float_array("d", d, ndim=1)
+    n = len(d)
+    if n < 2:
+        raise ValueError(f"the lag count needs at least 2 values, got {n}")
+    gamma0 = _autocovariance(d, 0)
+    rho = _autocovariance(d, 1) / gamma0 if gamma0 > 0 else 0.0
+    alpha = 4 * rho**2 / ((1 - rho) ** 2 * (1 + rho) ** 2)
+    bandwidth = 1.1447 * (alpha * n) ** (1 / 3)
+    return int(min(n - 1, max(minimum, np.floor(bandwidth))))
+
+
+def diebold_mariano(
+    actual,
+    forecast_a,
+    forecast_b,
+    horizon: int = 1,
+    power: int = 2,
+    *,
+    variance: str = "newey-west",
+    lags: int | None = None,
+) -> DieboldMarianoResult:
+    """Diebold–Mariano test of equal accuracy of two forecasts on the same test days.
+
+    The loss differential is ``d_t = |actual_t - a_t|^power - |actual_t - b_t|^power``; the
+    test asks whether its mean differs from zero, dividing it by the standard error that the
+    differential's long-run variance gives, and compares the statistic with Student's t with
+    ``n - 1`` degrees of freedom, two-sided. Two variances:
+
+    * ``"newey-west"`` (default): Bartlett-weighted autocovariances (weights ``1 - j/(L+1)``)
+      up to lag ``L = lags``, or, when ``lags`` is None, the lag count of
+      :func:`andrews_lags`, at least ``horizon - 1``. It allows for serially correlated
+      differentials: a forecast that lags the series, or paths whose errors persist, has
+      them even one step ahead. It assumes a covariance-stationary differential, and on few
+      days with strong autocorrelation its p-values are still somewhat too small.
+    * ``"hln"``: the autocovariances up to lag ``horizon - 1`` unweighted, with the
+      Harvey–Leybourne–Newbold small-sample factor: R's ``forecast::dm.test``. It assumes the
+      differential is uncorrelated beyond lag ``horizon - 1``, as the errors of optimal
+      ``horizon``-step forecasts are. Where its variance comes out negative (possible for
+      ``horizon > 1``), it falls back to ``horizon = 1`` with a warning, as R does.
 
     Raises ValueError for arrays of unequal shape, NaN values, ``horizon < 1``, fewer than
-    two days, or losses identical on every day (the statistic is undefined).
+    two days, an unknown ``variance``, ``lags`` outside ``0..n-1``, or losses identical on
+    every day (the statistic is undefined).
     """
     horizon = check_int("horizon", horizon, minimum=1)
     power = check_int("power", power, minimum=1)
+    if variance not in DM_VARIANCES:
+        raise ValueError(f"variance must be one of {DM_VARIANCES}, got {variance!r}")
     actual, forecast_a = _pair(actual, forecast_a)
     actual_b, forecast_b = _pair(actual, forecast_b)
     d = (np.abs(actual - forecast_a) ** power - np.abs(actual_b - forecast_b) ** power).ravel()
@@ -126,25 +173,45 @@ def diebold_mariano(
         raise ValueError(f"the Diebold-Mariano test needs at least 2 test days, got {n}")
     if horizon >= n:
         raise ValueError(f"horizon ({horizon}) must be smaller than the number of days ({n})")
+    if _autocovariance(d, 0) <= 0:
+        raise ValueError(
+            "the two forecasts have identical losses on every day (or a loss differential "
+            "with zero variance): the Diebold-Mariano statistic is undefined"
+        )
+    if variance == "hln":
+        if lags is not None:
+            raise ValueError("lags applies to variance='newey-west'; 'hln' uses horizon - 1")
+        return _dm_hln(d, horizon, actual, forecast_a, forecast_b, power)
+    if lags is None:
+        lags = andrews_lags(d, minimum=horizon - 1)
+    lags = check_int("lags", lags, minimum=0)
+    if lags >= n:
+        raise ValueError(f"lags ({lags}) must be smaller than the number of days ({n})")
+    weights = 1.0 - np.arange(1, lags + 1) / (lags + 1)
+    gamma = [_autocovariance(d, lag) for lag in range(lags + 1)]
+    long_run = gamma[0] + 2.0 * float(np.dot(weights, gamma[1:]))
+    statistic = float(d.mean() / np.sqrt(long_run / n))
+    pvalue = float(2 * stats.t.sf(abs(statistic), df=n - 1))
+    return DieboldMarianoResult(statistic, pvalue, float(d.mean()), lags)
+
+
+def _dm_hln(d, horizon, actual, forecast_a, forecast_b, power) -> DieboldMarianoResult:
+    """The classic test: unweighted autocovariances to lag ``horizon - 1``, HLN factor."""
+    n = len(d)
     gamma = [_autocovariance(d, lag) for lag in range(horizon)]
     variance = (gamma[0] + 2.0 * sum(gamma[1:])) / n
     if variance <= 0:
-        if horizon == 1 or gamma[0] <= 0:
-            raise ValueError(
-                "the two forecasts have identical losses on every day (or a loss differential "
-                "with zero variance): the Diebold-Mariano statistic is undefined"
-            )
         warnings.warn(
             f"the long-run variance at horizon {horizon} is negative; using horizon 1",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-        return diebold_mariano(actual, forecast_a, forecast_b, horizon=1, power=power)
+        return diebold_mariano(actual, forecast_a, forecast_b, 1, power, variance="hln")
     h = horizon
     hln = np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     statistic = float(d.mean() / np.sqrt(variance) * hln)
     pvalue = float(2 * stats.t.sf(abs(statistic), df=n - 1))
-    return DieboldMarianoResult(statistic, pvalue, float(d.mean()))
+    return DieboldMarianoResult(statistic, pvalue, float(d.mean()), horizon - 1)
 
 
 class PairedComparison(NamedTuple):

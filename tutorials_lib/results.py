@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from tutorials_lib.metrics import DM_VARIANCES
 from tutorials_lib.report import significant
 
 __all__ = [
@@ -47,8 +48,10 @@ class Experiment:
     source printed, quoted as text (None if it reported none); ``value`` the book's figure in
     ``units``; ``baseline`` the naive forecast's figure on the same test data and
     ``baseline_name`` what that forecast is; ``dm_pvalue`` the Diebold–Mariano p-value of the
-    model against that baseline (None where no such test applies); ``n_seeds`` how many
-    training seeds ``value`` averages over.
+    model against that baseline (None where no such test applies) and ``dm_variance`` the
+    long-run variance that test used (one of
+    :data:`~tutorials_lib.metrics.DM_VARIANCES`); ``n_seeds`` how many training seeds
+    ``value`` averages over.
     """
 
     source: str
@@ -62,6 +65,7 @@ class Experiment:
     dm_pvalue: float | None = None
     n_seeds: int = 1
     note: str = ""
+    dm_variance: str = "newey-west"
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
@@ -73,6 +77,11 @@ class Experiment:
         if self.dm_pvalue is not None and not 0 <= self.dm_pvalue <= 1:
             raise ValueError(
                 f"{self.experiment}: dm_pvalue must be in [0, 1], got {self.dm_pvalue}"
+            )
+        if self.dm_variance not in DM_VARIANCES:
+            raise ValueError(
+                f"{self.experiment}: dm_variance must be one of {DM_VARIANCES}, "
+                f"got {self.dm_variance!r}"
             )
 
 
@@ -117,11 +126,16 @@ def record_results(
 
 
 def load_results(path: str | os.PathLike) -> tuple[dict, list[Experiment]]:
-    """Read a results file back: ``(parameters, experiments)``."""
+    """Read a results file back: ``(parameters, experiments)``.
+
+    A record without ``dm_variance`` has the p-values of the classic test (``"hln"``), the
+    only one the library had before it offered the Newey–West variance.
+    """
     path = Path(path)
     try:
         payload = json.loads(path.read_text())
-        return payload["parameters"], [Experiment(**e) for e in payload["experiments"]]
+        experiments = [Experiment(**{"dm_variance": "hln", **e}) for e in payload["experiments"]]
+        return payload["parameters"], experiments
     except (KeyError, TypeError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: not a results file ({err})") from err
 

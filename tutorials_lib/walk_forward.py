@@ -109,9 +109,10 @@ def dm_over_seeds(errors_a, errors_b) -> DieboldMarianoResult:
     (forecast - actual, possibly divided by a scale) of each seed of each configuration on the
     same test steps. The loss differential of step ``t`` is ``mean_s(a_st^2) - mean_s(b_st^2)``,
     so its mean is the difference of the two configurations' mean squared errors averaged
-    over their seeds; the test (HLN-corrected, horizon 1) asks whether it differs from zero
-    beyond the noise of the test steps. A baseline is a configuration with one "seed". With
-    one seed each, this is :func:`~tutorials_lib.metrics.diebold_mariano` of the two forecasts.
+    over their seeds; the test (Newey–West variance, lag count chosen from the data) asks
+    whether it differs from zero beyond the noise of the test steps. A baseline is a
+    configuration with one "seed". With one seed each, this is
+    :func:`~tutorials_lib.metrics.diebold_mariano` of the two forecasts.
     """
     a = as_float_array("errors_a", errors_a, ndim=2)
     b = as_float_array("errors_b", errors_b, ndim=2)
