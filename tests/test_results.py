@@ -10,6 +10,7 @@ from tutorials_lib.results import (
     measured_when,
     read_run,
     record_results,
+    tasks_run_beside,
 )
 
 
@@ -79,6 +80,21 @@ def test_chapter_seconds_keeps_successful_chapters_and_leaves_out_the_appendices
     (tmp_path / "run.json").write_text(json.dumps(run))
     assert read_run(tmp_path) == run
     assert chapter_seconds(read_run(tmp_path)) == {"01_a": 12.5, "03_b": 300.0}
+
+
+def test_tasks_run_beside_finds_overlapping_spans_beyond_the_stamp_resolution():
+    run = {"tasks": [
+        {"chapter": "03_a", "seconds": 600, "finished": "2026-12-04 04:10 UTC"},  # 04:00-04:10
+        {"chapter": "04_b", "seconds": 300, "finished": "2026-12-04 04:08 UTC"},  # 04:03-04:08
+        {"chapter": "05_c", "seconds": 60, "finished": "2026-12-04 04:11 UTC"},  # 04:10-04:11
+        {"chapter": "06_d", "seconds": 3000, "finished": "2026-12-04 07:15 UTC"},  # alone
+        {"chapter": "07_e", "seconds": 50, "ok": False},  # no stamp: not placed in time
+        {"chapter": "90_appendix", "seconds": 5, "finished": "2026-12-04 04:05 UTC"},
+    ]}  # fmt: skip
+    beside = tasks_run_beside(run)
+    assert beside == {"03_a": ["04_b"], "04_b": ["03_a"], "05_c": [], "06_d": []}
+    with pytest.raises(ValueError, match="task '03_a': finished stamp"):
+        tasks_run_beside({"tasks": [{"chapter": "03_a", "seconds": 1, "finished": "04:10"}]})
 
 
 def test_measured_when_prefers_the_date_then_spans_the_tasks():

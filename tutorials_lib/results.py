@@ -30,6 +30,7 @@ __all__ = [
     "measured_when",
     "read_run",
     "record_results",
+    "tasks_run_beside",
 ]
 
 #: Environment variable naming the directory results files are written to.
@@ -194,6 +195,29 @@ def measured_when(record: Mapping) -> str:
         return first
     # stamps are "YYYY-MM-DD HH:MM UTC": within one day, name the day once
     return f"{first[:16]} to {last[11:] if first[:10] == last[:10] else last}"
+
+
+def tasks_run_beside(run: Mapping) -> dict[str, list[str]]:
+    """For every chapter task with a ``finished`` stamp, the other chapters that ran at the
+    same time, by more than the stamps' one-minute resolution.
+
+    Two tasks on a two-core machine slow each other down, so a task time measured beside
+    another is not the time it takes alone; a table of task times says which is which.
+    """
+    tasks = [t for t in _chapter_tasks(run) if t.get("finished") and t.get("seconds")]
+    spans = {}
+    for task in tasks:
+        end = _parse_stamp(str(task["finished"]), str(task["chapter"]))
+        spans[task["chapter"]] = (end - timedelta(seconds=float(task["seconds"])), end)
+    slack = timedelta(minutes=1)
+    return {
+        name: sorted(
+            other
+            for other, (o_start, o_end) in spans.items()
+            if other != name and min(end, o_end) - max(start, o_start) > slack
+        )
+        for name, (start, end) in spans.items()
+    }
 
 
 def chapter_seconds(run: Mapping) -> dict[str, float]:
