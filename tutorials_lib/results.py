@@ -204,11 +204,11 @@ def tasks_run_beside(run: Mapping) -> dict[str, list[str]]:
     Two tasks on a two-core machine slow each other down, so a task time measured beside
     another is not the time it takes alone; a table of task times says which is which.
     """
-    tasks = [t for t in _chapter_tasks(run) if t.get("finished") and t.get("seconds")]
     spans = {}
-    for task in tasks:
-        end = _parse_stamp(str(task["finished"]), str(task["chapter"]))
-        spans[task["chapter"]] = (end - timedelta(seconds=float(task["seconds"])), end)
+    for task in _chapter_tasks(run):
+        if task.get("finished") and task.get("seconds"):
+            end = _parse_stamp(str(task["finished"]), str(task["chapter"]))
+            spans[task["chapter"]] = (_task_start(task, end), end)
     slack = timedelta(minutes=1)
     return {
         name: sorted(
