@@ -304,9 +304,10 @@ def main(argv: list[str] | None = None) -> None:
     load_before = load_average()[0]
     with local_cluster(args.workers) as cluster, Client(cluster) as client:
         # One task per worker at a time, the next longest to the first worker free (greedy
-        # list scheduling). Submitted all at once, each task's key forms a group of its own,
-        # so Dask does not hold them back and assigns them to workers up front: a worker can
-        # sit idle at the end while the other still has a queue.
+        # list scheduling). Submitted all at once, the runs were placed on workers ahead of
+        # time, before their lengths were known, and work stealing did not even them out:
+        # in one run a worker sat idle for the last 340 s while the other worked through a
+        # queue of walk-forward runs.
         waiting, names, done = list(runs.items()), {}, {}
         running = as_completed()
         start, start_time = time.perf_counter(), time.time()
