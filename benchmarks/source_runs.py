@@ -44,23 +44,17 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from run_notebooks import load_average, machine_description, utc_stamp  # noqa: E402
 
 from tutorials_lib.distributed import local_cluster  # noqa: E402
+from tutorials_lib.results import notebook_parameters  # noqa: E402
 
 SEED = 0  # every run's model and data seed: one run each, as the sources ran them
 
 
 def chapter_settings(stem: str) -> dict:
     """A chapter's parameter defaults updated by its source parameter file, if it has one."""
-    import ast
-
-    import papermill
-    import yaml
-
-    cell = papermill.inspect_notebook(str(ROOT / "book" / f"{stem}.ipynb"))
-    values = {name: ast.literal_eval(p["default"]) for name, p in cell.items()}
     source = ROOT / "book" / "params" / f"{stem}_source.yaml"
-    if source.is_file():
-        values.update(yaml.safe_load(source.read_text()))
-    return values
+    return notebook_parameters(
+        ROOT / "book" / f"{stem}.ipynb", source if source.is_file() else None
+    )
 
 
 def _tensorflow_ready() -> None:

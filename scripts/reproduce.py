@@ -46,6 +46,7 @@ from tutorials_lib.results import (  # noqa: E402
     FIRST_APPENDIX,
     RESULTS_ENV,
     chapter_seconds,
+    read_parameter_file,
     read_run,
 )
 
@@ -60,10 +61,7 @@ def source_parameters(md: Path) -> tuple[dict, str | None]:
     params = md.parent / "params" / f"{md.stem}_source.yaml"
     if not params.is_file():
         return {}, None
-    loaded = yaml.safe_load(params.read_text()) or {}
-    if not isinstance(loaded, dict):
-        raise ValueError(f"{params}: expected a mapping of parameter names to values")
-    return loaded, str(params.relative_to(ROOT))
+    return read_parameter_file(params), str(params.relative_to(ROOT))
 
 
 @dataclass

@@ -8,6 +8,8 @@ from tutorials_lib.results import (
     chapter_seconds,
     load_results,
     measured_when,
+    notebook_parameters,
+    read_parameter_file,
     read_run,
     record_results,
     tasks_run_beside,
@@ -148,3 +150,39 @@ def test_the_stamps_runs_write_are_the_stamps_measured_when_reads():
     stamp = utc_stamp()
     run = {"tasks": [{"chapter": "01_a", "seconds": 0.0, "finished": stamp}]}
     assert measured_when(run) == stamp
+
+
+def _parameters_notebook(path, source: str):
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = ["parameters"]
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": kernel}), path)
+    return path
+
+
+def test_notebook_parameters_are_the_literal_defaults_updated_by_the_file(tmp_path):
+    nb = _parameters_notebook(
+        tmp_path / "c.ipynb", "SEEDS = [0, 1, 2]  # seeds\nUNITS = 32\nYEAR = None"
+    )
+    assert notebook_parameters(nb) == {"SEEDS": [0, 1, 2], "UNITS": 32, "YEAR": None}
+    params = tmp_path / "c_source.yaml"
+    params.write_text("# the source's settings\nUNITS: 300\nEPOCHS: 10\n")
+    assert notebook_parameters(nb, params) == {"SEEDS": [0, 1, 2], "UNITS": 300, "YEAR": None,
+                                               "EPOCHS": 10}  # fmt: skip
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing set\n")
+    assert read_parameter_file(empty) == {}
+
+
+def test_notebook_parameters_name_what_they_cannot_read(tmp_path):
+    nb = _parameters_notebook(tmp_path / "d.ipynb", "SCALE = 2 ** 4")
+    with pytest.raises(
+        ValueError, match=r"d\.ipynb: parameter SCALE = 2 \*\* 4 is not a Python literal"
+    ):
+        notebook_parameters(nb)
+    listed = tmp_path / "listed.yaml"
+    listed.write_text("- UNITS\n- 300\n")
+    with pytest.raises(ValueError, match=r"listed\.yaml: expected a mapping"):
+        read_parameter_file(listed)

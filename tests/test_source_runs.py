@@ -3,7 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-import yaml
+from tutorials_lib.results import read_parameter_file
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location(
@@ -14,7 +14,7 @@ _spec.loader.exec_module(source_runs)
 
 
 def _yaml(stem: str) -> dict:
-    return yaml.safe_load((ROOT / "book" / "params" / f"{stem}_source.yaml").read_text())
+    return read_parameter_file(ROOT / "book" / "params" / f"{stem}_source.yaml")
 
 
 def test_walk_forward_configs_change_one_setting_at_a_time_costliest_first():

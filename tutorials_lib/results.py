@@ -28,6 +28,8 @@ __all__ = [
     "chapter_seconds",
     "load_results",
     "measured_when",
+    "notebook_parameters",
+    "read_parameter_file",
     "read_run",
     "record_results",
     "tasks_run_beside",
@@ -227,3 +229,41 @@ def chapter_seconds(run: Mapping) -> dict[str, float]:
     ``ok`` field (``make book`` writes none) succeeded, or it would have left no record.
     """
     return {t["chapter"]: float(t["seconds"]) for t in _chapter_tasks(run) if t.get("ok", True)}
+
+
+def read_parameter_file(path: str | os.PathLike) -> dict:
+    """The parameters of a papermill YAML parameter file; ValueError, naming the file, unless
+    it holds a mapping of parameter names to values (an empty file holds none)."""
+    import yaml
+
+    loaded = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: expected a mapping of parameter names to values")
+    return loaded
+
+
+def notebook_parameters(
+    notebook: str | os.PathLike, params_file: str | os.PathLike | None = None
+) -> dict:
+    """The parameters papermill would run ``notebook`` (an ``.ipynb``) with.
+
+    The defaults of its ``parameters`` cell, evaluated as Python literals, updated by the
+    YAML mapping in ``params_file`` when one is given (as ``make reproduce`` does with a
+    chapter's ``book/params/*_source.yaml``). Raises ValueError for a default that is not a
+    literal and for a parameter file that is not a mapping, naming the notebook or the file.
+    """
+    import ast
+
+    import papermill
+
+    values = {}
+    for name, spec in papermill.inspect_notebook(str(notebook)).items():
+        try:
+            values[name] = ast.literal_eval(spec["default"])
+        except (ValueError, SyntaxError) as err:
+            raise ValueError(
+                f"{notebook}: parameter {name} = {spec['default']} is not a Python literal"
+            ) from err
+    if params_file is not None:
+        values.update(read_parameter_file(params_file))
+    return values
