@@ -49,3 +49,50 @@ def test_describe_machine_says_what_an_older_record_lacks():
     assert describe_machine({}) == "CPU not recorded (vector unit not recorded), ? cores"
     with pytest.raises(ValueError, match="machine must be a dict"):
         describe_machine(None)
+
+
+def _frame():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"RMSE (USD)": [613.912, 4626.4], "note": ["<b>bold?</b>", None]},
+        index=pd.Index(["persistence", "LSTM"], name="forecast"),
+    )
+    return frame
+
+
+def test_table_shows_the_same_formatted_numbers_as_text_and_html():
+    from tutorials_lib.report import Table
+
+    table = Table(_frame(), float_format=lambda v: f"{v:,.1f}", na_rep="-")
+    text, html = repr(table), table._repr_html_()
+    for shown in ("613.9", "4,626.4", "persistence", "RMSE (USD)"):
+        assert shown in text and shown in html
+    assert "-" in text.splitlines()[-1] and "<td>-</td>" in html
+    # cell text is escaped in the HTML, never markup
+    assert "<b>" not in html and "&lt;b&gt;bold?&lt;/b&gt;" in html
+    assert html.lstrip().startswith('<table class="dataframe">')
+
+
+def test_table_rejects_what_it_cannot_show():
+    from tutorials_lib.report import Table
+
+    with pytest.raises(ValueError, match="frame must be a pandas DataFrame, got list"):
+        Table([[1, 2]])
+    with pytest.raises(ValueError, match=r"unknown table option\(s\) \['col_space'\]"):
+        Table(_frame(), col_space=4)
+    with pytest.raises(ValueError, match=r"formatters name column\(s\) \['RMSE'\]"):
+        Table(_frame(), formatters={"RMSE": str})
+
+
+def test_show_table_displays_html_and_text_once(monkeypatch):
+    import IPython.display
+
+    from tutorials_lib.report import show_table
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    result = show_table(_frame(), index=False, formatters={"RMSE (USD)": "{:.0f}".format})
+    assert result is None and len(shown) == 1
+    assert repr(shown[0]).splitlines()[1].split()[0] == "614"
+    assert "forecast" not in shown[0]._repr_html_()

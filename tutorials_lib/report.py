@@ -3,15 +3,28 @@
 A notebook's outputs are compared on readers' machines, whose BLAS kernels and SIMD paths
 change the last bits of a float. So a value is printed or glued with the digits it means,
 and a quantity that is zero up to round-off is stated as a bound. The machine a timing was
-measured on is described in one line, the same on every page.
+measured on is described in one line, the same on every page. A table is shown as an HTML
+table in the rendered book, whose columns never wrap into each other as long text lines do.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-__all__ = ["ROUNDOFF", "describe_machine", "glue_number", "significant", "upper_bound"]
+import pandas as pd
+
+__all__ = [
+    "ROUNDOFF",
+    "Table",
+    "describe_machine",
+    "glue_number",
+    "show_table",
+    "significant",
+    "upper_bound",
+]
 
 #: Below this, a difference between two float64 computations is round-off.
 ROUNDOFF = 1e-12
@@ -71,3 +84,78 @@ def describe_machine(machine: dict, *, python: bool = False) -> str:
     if python:
         text += f", Python {machine.get('python') or 'not recorded'}"
     return text
+
+
+#: The formatting options ``DataFrame.to_string`` and ``DataFrame.to_html`` share.
+TABLE_OPTIONS = frozenset({"formatters", "float_format", "na_rep", "index", "header", "justify"})
+
+
+class Table:
+    """A pandas frame shown as an HTML table in the book and as aligned text elsewhere.
+
+    A frame printed with ``to_string`` is one long line per row; on a page narrower than the
+    row the lines wrap and the columns no longer line up. As an HTML table (``to_html``) the
+    browser wraps text inside its cells instead. Both views take the same formatting options
+    (``formatters``, ``float_format``, ``na_rep``, ``index``, ``header``, ``justify``), so the
+    numbers read the same in the HTML as in the text a terminal shows.
+    """
+
+    def __init__(self, frame: pd.DataFrame, **options: Any) -> None:
+        if not isinstance(frame, pd.DataFrame):
+            raise ValueError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+        unknown = sorted(set(options) - TABLE_OPTIONS)
+        if unknown:
+            raise ValueError(
+                f"unknown table option(s) {unknown}; the options are {sorted(TABLE_OPTIONS)}"
+            )
+        formatters = options.get("formatters")
+        if isinstance(formatters, Mapping):
+            missing = sorted(str(c) for c in set(formatters) - set(frame.columns))
+            if missing:
+                raise ValueError(f"formatters name column(s) {missing} the frame does not have")
+        self.frame = frame
+        self.options = options
+
+    def to_text(self) -> str:
+        """The table as aligned text (``DataFrame.to_string``)."""
+        return self.frame.to_string(**self.options)
+
+    def to_html(self) -> str:
+        """The table as HTML (``DataFrame.to_html``), its cells' text escaped."""
+        return self.frame.to_html(border=0, escape=True, **self.options)
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def show_table(
+    frame: pd.DataFrame,
+    *,
+    formatters: Mapping[Any, Callable[[Any], str]] | Sequence[Callable[[Any], str]] | None = None,
+    float_format: Callable[[float], str] | None = None,
+    na_rep: str = "NaN",
+    index: bool = True,
+    header: bool | Sequence[str] = True,
+    justify: str | None = None,
+) -> None:
+    """Display ``frame`` as a :class:`Table`: HTML in the book, aligned text in a terminal.
+
+    Takes ``DataFrame.to_string``'s formatting options, so ``print(frame.to_string(**opts))``
+    becomes ``show_table(frame, **opts)`` with the same numbers. Returns nothing, so a cell
+    that ends with it shows the table once.
+    """
+    from IPython.display import display
+
+    table = Table(
+        frame,
+        formatters=formatters,
+        float_format=float_format,
+        na_rep=na_rep,
+        index=index,
+        header=header,
+        justify=justify,
+    )
+    display(table)
