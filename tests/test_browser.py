@@ -5,10 +5,12 @@ Two layers of checks on the book built once per run (``built_book``, tests/conft
 - in the HTML files, always: every image file exists, every internal link (glossary terms,
   citations, cross-references, the download button) reaches an existing page and anchor, no
   cell output shows a traceback or an error, and no visible code line is longer than
-  ``MAX_CODE_LINE`` characters (checked in the notebooks);
+  ``MAX_CODE_LINE`` characters and no column-aligned output line (a text table) is longer than
+  ``MAX_TABLE_LINE`` (both checked in the notebooks);
 - in headless Chromium, driven by Playwright with every non-file request refused (a reader
   offline): math typeset by MathJax (no raw ``\\(``, ``\\[``, ``$$`` left), every image
-  decoded, no code or output line scrolling sideways, no console error, no network request.
+  decoded, no code or output line scrolling sideways, output blocks at least
+  ``MAX_TABLE_LINE`` characters wide, no console error, no network request.
   A full-page screenshot of each page goes to ``screenshots/`` in the temporary build
   folder, or to ``$RNN_BOOK_SCREENSHOTS`` when that is set.
 
@@ -19,6 +21,7 @@ is shown to fail when it should.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -33,6 +36,12 @@ from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CODE_LINE = 100
+#: Characters of a cell's text output shown on one line: an output block on a 1280-pixel
+#: window holds 77 of its 14-pixel monospace characters (the browser layer measures it). A
+#: column-aligned output line longer than this wraps and its columns stop lining up.
+MAX_TABLE_LINE = 77
+#: Column-aligned text: two or more spaces between words, as ``DataFrame.to_string`` pads.
+ALIGNED = re.compile(r"\S {2,}\S")
 #: tags whose code cells are not shown to readers
 HIDDEN_CODE_TAGS = {"remove-input", "remove-cell"}
 #: browser names tried in order; RNN_BOOK_CHROMIUM overrides them
@@ -163,6 +172,74 @@ def long_code_lines(notebook: Path, limit: int = MAX_CODE_LINE) -> list[str]:
     return problems
 
 
+def _shown_text_outputs(cell) -> list[str]:
+    """The text a reader sees of a code cell's outputs (an HTML output shows as HTML)."""
+    if {"remove-output", "remove-cell"} & set(cell.metadata.get("tags", [])):
+        return []
+    texts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            texts.append(out.get("text", ""))
+        else:
+            data = out.get("data", {})
+            if "text/plain" in data and not {"text/html", "image/png"} & set(data):
+                texts.append(data["text/plain"])
+    return ["".join(t) if isinstance(t, list) else t for t in texts]
+
+
+def wide_text_tables(notebook: Path, limit: int = MAX_TABLE_LINE) -> list[str]:
+    """``code cell N line M (L chars)`` for each column-aligned output line over ``limit``.
+
+    Such a line wraps on the page and its table's columns no longer line up: show the frame
+    with ``tutorials_lib.report.show_table`` (an HTML table, which wraps inside its cells), or
+    print fewer or narrower columns. Prose lines (single spaces) may wrap and are not counted.
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    problems = []
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for n, cell in enumerate(code_cells, 1):
+        for text in _shown_text_outputs(cell):
+            for m, line in enumerate(text.splitlines(), 1):
+                if len(line) > limit and ALIGNED.search(line.strip()):
+                    problems.append(
+                        f"code cell {n} output line {m} ({len(line)} chars): {line[:60]}"
+                    )
+    return problems
+
+
+GLUE_CALLS = {"glue", "glue_number"}
+
+
+def _ends_with_glue_call(source: str) -> bool:
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # IPython syntax (magics): not a plain glue call
+        return False
+    last = body[-1] if body else None
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)):
+        return False
+    func = last.value.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    return name in GLUE_CALLS
+
+
+def stray_glue_values(notebook: Path) -> list[str]:
+    """``code cell N shows V`` where a cell's last line glues a value and so also shows it.
+
+    ``glue_number`` returns the value it glues; as a cell's last expression the value appears
+    under the cell as a bare number with nothing saying what it is. End such a line with ``;``.
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    problems = []
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for n, cell in enumerate(code_cells, 1):
+        shown = [o for o in cell.get("outputs", []) if o.get("output_type") == "execute_result"]
+        if shown and _ends_with_glue_call(cell.source):
+            value = "".join(shown[0].get("data", {}).get("text/plain", ""))
+            problems.append(f"code cell {n} shows {value[:40]!r}")
+    return problems
+
+
 # --------------------------------------------------------------------------------------
 # Checks in the browser
 
@@ -199,12 +276,31 @@ class PageView:
     broken_images: list[str] = field(default_factory=list)
     wide_blocks: list[str] = field(default_factory=list)
     page_too_wide: bool = False
+    output_line_chars: int | None = None
     screenshot: Path | None = None
 
 
 # Runs in the page once it has loaded: waits for MathJax, then measures what a reader sees.
 INSPECT_JS = """
 async (rawTex) => {
+  // Characters of monospace text the narrowest visible output block shows on one line.
+  const outputLineChars = (article) => {
+    const blocks = Array.from(article.querySelectorAll("div.cell_output pre"))
+        .filter(pre => pre.offsetParent !== null);
+    if (blocks.length === 0) return null;
+    return Math.min(...blocks.map(pre => {
+      const probe = document.createElement("span");
+      probe.style.whiteSpace = "pre";
+      probe.textContent = "0".repeat(100);
+      pre.appendChild(probe);
+      const charWidth = probe.getBoundingClientRect().width / 100;
+      probe.remove();
+      const style = getComputedStyle(pre);
+      const inner = pre.clientWidth - parseFloat(style.paddingLeft)
+          - parseFloat(style.paddingRight);
+      return Math.floor(inner / charWidth);
+    }));
+  };
   const timeout = new Promise(resolve => setTimeout(() => resolve("timeout"), 30000));
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await Promise.race([MathJax.startup.promise, timeout]);
@@ -235,6 +331,7 @@ async (rawTex) => {
         .map(pre => pre.textContent.trim().split("\\n")[0].slice(0, 60)),
     page_too_wide: document.documentElement.scrollWidth > window.innerWidth + 1
         || article.scrollWidth > article.clientWidth + 1,
+    output_line_chars: outputLineChars(article),
   };
 }
 """
@@ -303,6 +400,11 @@ def view_problems(view: PageView, expect_math: bool) -> list[str]:
     problems += [f"scrolls sideways: {line!r}" for line in view.wide_blocks]
     if view.page_too_wide:
         problems.append("the page is wider than the window (sideways scrolling)")
+    if view.output_line_chars is not None and view.output_line_chars < MAX_TABLE_LINE:
+        problems.append(
+            f"output too narrow: a block shows {view.output_line_chars} characters a line, "
+            f"text tables of up to {MAX_TABLE_LINE} wrap"
+        )
     return problems
 
 
@@ -336,6 +438,24 @@ def test_page_images_and_links_resolve(built_book: Path, page: str):
 def test_page_outputs_show_no_error(built_book: Path, page: str):
     problems = error_outputs(page_file(built_book, page))
     assert not problems, f"{page}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "notebook", sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name
+)
+def test_no_stray_glued_values(notebook: Path):
+    """A value glued into the prose is not also shown, unlabelled, under its cell."""
+    problems = stray_glue_values(notebook)
+    assert not problems, f"{notebook.name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "notebook", sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name
+)
+def test_text_tables_fit_the_page(notebook: Path):
+    """A table printed as text keeps its columns lined up: no aligned line wraps on the page."""
+    problems = wide_text_tables(notebook)
+    assert not problems, f"{notebook.name}:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize(
@@ -421,6 +541,45 @@ def test_checks_catch_a_broken_page(tmp_path: Path):
     ]
     nbformat.write(nb, notebook)
     assert [p.split(" (")[0] for p in long_code_lines(notebook)] == ["code cell 1 line 2"]
+    table = "  ".join(f"column {i}" for i in range(9))  # 88 characters, aligned
+    prose = " ".join(["a sentence that may wrap"] * 4)  # 99 characters, single spaces
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "print(table)",
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text=f"{prose}\n{table}\n")],
+        ),
+        nbformat.v4.new_code_cell(
+            "table",
+            outputs=[
+                nbformat.v4.new_output("execute_result", data={"text/plain": table}),
+                nbformat.v4.new_output(
+                    "execute_result", data={"text/plain": table, "text/html": "<table/>"}
+                ),
+            ],
+        ),
+        nbformat.v4.new_code_cell(
+            "print(table)",
+            metadata={"tags": ["remove-output"]},
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text=table)],
+        ),
+    ]
+    nbformat.write(nb, notebook)
+    assert [p.split(" (")[0] for p in wide_text_tables(notebook)] == [
+        "code cell 1 output line 2",
+        "code cell 2 output line 1",
+    ]
+    shown = nbformat.v4.new_output("execute_result", data={"text/plain": "150.0"})
+    nb.cells = [
+        nbformat.v4.new_code_cell('x = 3\nglue_number("ratio", x / 2, 2)', outputs=[shown]),
+        nbformat.v4.new_code_cell('glue_number("ratio", 1.5, 2);', outputs=[]),
+        nbformat.v4.new_code_cell("x / 2", outputs=[shown]),
+        nbformat.v4.new_code_cell('report.glue("name", "text")', outputs=[shown]),
+    ]
+    nbformat.write(nb, notebook)
+    assert stray_glue_values(notebook) == [
+        "code cell 1 shows '150.0'",
+        "code cell 4 shows '150.0'",
+    ]
 
 
 @pytest.mark.slow
@@ -438,4 +597,5 @@ def test_browser_checks_catch_a_broken_page(tmp_path: Path):
     assert "raw TeX in the text" in kinds
     assert view.broken_images == ["missing.png"]
     assert "scrolls sideways" in kinds and view.page_too_wide
+    assert "output too narrow" in kinds and view.output_line_chars < MAX_TABLE_LINE
     assert (tmp_path / "shots" / "broken.png").stat().st_size > 0
