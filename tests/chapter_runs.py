@@ -43,14 +43,17 @@ class ChapterRun:
         )
 
 
+def _shown_text(out) -> str:
+    if out.get("output_type") == "stream":
+        return out.get("text", "") if out.get("name") == "stdout" else ""
+    text = out.get("data", {}).get("text/plain", "")  # a table's text (show_table), a value
+    return (text + "\n") if text else ""
+
+
 def stdout_of(nb) -> str:
-    """Everything the notebook's code cells printed to stdout, in order."""
+    """What the code cells printed to stdout and the text of the tables they showed, in order."""
     return "".join(
-        out.get("text", "")
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.outputs
-        if out.get("output_type") == "stream" and out.get("name") == "stdout"
+        _shown_text(out) for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
     )
 
 

@@ -227,7 +227,9 @@ def stray_glue_values(notebook: Path) -> list[str]:
     """``code cell N shows V`` where a cell's last line glues a value and so also shows it.
 
     ``glue_number`` returns the value it glues; as a cell's last expression the value appears
-    under the cell as a bare number with nothing saying what it is. End such a line with ``;``.
+    under the cell as a bare number with nothing saying what it is. Assign the result
+    (``_ = glue_number(...)``): a trailing ``;`` hides it in Jupyter and papermill but not under
+    nbval, which runs cells without storing them in IPython's history, where ``;`` is looked up.
     """
     nb = nbformat.read(notebook, as_version=4)
     problems = []
@@ -571,7 +573,7 @@ def test_checks_catch_a_broken_page(tmp_path: Path):
     shown = nbformat.v4.new_output("execute_result", data={"text/plain": "150.0"})
     nb.cells = [
         nbformat.v4.new_code_cell('x = 3\nglue_number("ratio", x / 2, 2)', outputs=[shown]),
-        nbformat.v4.new_code_cell('glue_number("ratio", 1.5, 2);', outputs=[]),
+        nbformat.v4.new_code_cell('_ = glue_number("ratio", 1.5, 2)', outputs=[]),
         nbformat.v4.new_code_cell("x / 2", outputs=[shown]),
         nbformat.v4.new_code_cell('report.glue("name", "text")', outputs=[shown]),
     ]
