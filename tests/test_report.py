@@ -68,7 +68,7 @@ def test_table_shows_the_same_formatted_numbers_as_text_and_html():
     text, html = repr(table), table._repr_html_()
     for shown in ("613.9", "4,626.4", "persistence", "RMSE (USD)"):
         assert shown in text and shown in html
-    assert "-" in text.splitlines()[-1] and "<td>-</td>" in html
+    assert "-" in text.splitlines()[-1] and '<td class="text">-</td>' in html
     # cell text is escaped in the HTML, never markup
     assert "<b>" not in html and "&lt;b&gt;bold?&lt;/b&gt;" in html
     assert html.lstrip().startswith('<table class="dataframe">')
@@ -96,3 +96,21 @@ def test_show_table_displays_html_and_text_once(monkeypatch):
     assert result is None and len(shown) == 1
     assert repr(shown[0]).splitlines()[1].split()[0] == "614"
     assert "forecast" not in shown[0]._repr_html_()
+
+
+def test_table_marks_the_cells_of_columns_of_words():
+    import pandas as pd
+
+    from tutorials_lib.report import Table
+
+    frame = pd.DataFrame(
+        {"model": ["LSTM(32)", "persistence"], "RMSE": [2.5, 1.25], "gap": [2.8, None],
+         "p": ["< 0.001", "0.04"], "bound": ["below 1e-12", "3e-05"]},
+    )  # fmt: skip
+    table = Table(frame, index=False, formatters={"gap": "{:.1e}".format}, na_rep="–")
+    assert table.text_columns() == [True, False, False, False, True]
+    rows = table.to_html().split("<tbody>")[1].split("</tr>")[:2]
+    for row in rows:
+        cells = row.split("<td")[1:]
+        assert [c.startswith(' class="text"') for c in cells] == [True, False, False, False, True]
+    assert 'class="text"' not in Table(frame[["RMSE", "p"]]).to_html()

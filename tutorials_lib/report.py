@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -90,6 +91,21 @@ def describe_machine(machine: dict, *, python: bool = False) -> str:
 TABLE_OPTIONS = frozenset({"formatters", "float_format", "na_rep", "index", "header", "justify"})
 
 
+#: A number as the tables print it: 1,234.5, -0.0319, 2.8e+00, 45/45.
+_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d*)?(?:[eE][-+]?\d+)?")
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalpha() for ch in _NUMBER.sub("", text))
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or array in a cell
+        return False
+
+
 class Table:
     """A pandas frame shown as an HTML table in the book and as aligned text elsewhere.
 
@@ -120,9 +136,38 @@ class Table:
         """The table as aligned text (``DataFrame.to_string``)."""
         return self.frame.to_string(**self.options)
 
+    def text_columns(self) -> list[bool]:
+        """For each column: does it hold words (a letter in any shown value), not numbers?
+
+        The book's stylesheet right-aligns numbers, as Jupyter does, and sets words flush left.
+        """
+        formatters = self.options.get("formatters") or {}
+        words = []
+        for position, column in enumerate(self.frame.columns):
+            if isinstance(formatters, Mapping):
+                shown = formatters.get(column, str)
+            else:
+                shown = formatters[position] if position < len(formatters) else str
+            values = [shown(v) for v in self.frame.iloc[:, position] if not _missing(v)]
+            words.append(any(_has_words(str(v)) for v in values))
+        return words
+
     def to_html(self) -> str:
-        """The table as HTML (``DataFrame.to_html``), its cells' text escaped."""
-        return self.frame.to_html(border=0, escape=True, **self.options)
+        """The table as HTML (``DataFrame.to_html``), its cells' text escaped; the cells of
+        columns of words carry ``class="text"``."""
+        html = self.frame.to_html(border=0, escape=True, **self.options)
+        words = self.text_columns()
+        if not any(words):
+            return html
+        head, _, body = html.partition("<tbody>")
+
+        def mark_row(row: re.Match) -> str:
+            cells = iter(words)
+            return re.sub(
+                r"<td>", lambda _: '<td class="text">' if next(cells) else "<td>", row.group(0)
+            )
+
+        return head + "<tbody>" + re.sub(r"<tr>.*?</tr>", mark_row, body, flags=re.DOTALL)
 
     def __repr__(self) -> str:
         return self.to_text()
