@@ -55,6 +55,7 @@ lint: $(STAMP)
 # The browser checks (tests/test_browser.py) need Chromium. In CI (CI set), as root, with no
 # browser found, Debian's package is installed first; anywhere else nothing is installed and
 # those checks skip, saying so. A failed install is reported and the checks then skip.
+# the names tests/test_browser.py tries (CHROMIUM_NAMES), in its order
 BROWSERS := chromium chromium-browser google-chrome google-chrome-stable
 browser:
 	@if [ -n "$${CI:-}" ] && [ -z "$${RNN_BOOK_CHROMIUM:-}" ] && [ "$$(id -u)" = 0 ] \

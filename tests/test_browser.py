@@ -81,6 +81,8 @@ def toc_pages(toc_file: Path = ROOT / "_toc.yml") -> list[str]:
 
 
 PAGES = toc_pages()
+#: the executed notebooks of the book (chapters and appendices)
+BOOK_NOTEBOOKS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
 
 def page_file(html_root: Path, page: str) -> Path:
@@ -158,12 +160,16 @@ def error_outputs(html_file: Path) -> list[str]:
     return problems
 
 
+def numbered_code_cells(notebook: Path) -> list[tuple[int, nbformat.NotebookNode]]:
+    """The notebook's code cells, numbered from 1 as the checks' messages name them."""
+    nb = nbformat.read(notebook, as_version=4)
+    return list(enumerate((c for c in nb.cells if c.cell_type == "code"), 1))
+
+
 def long_code_lines(notebook: Path, limit: int = MAX_CODE_LINE) -> list[str]:
     """``cell N line M (L chars)`` for each shown code line longer than ``limit``."""
-    nb = nbformat.read(notebook, as_version=4)
     problems = []
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    for n, cell in enumerate(code_cells, 1):
+    for n, cell in numbered_code_cells(notebook):
         if HIDDEN_CODE_TAGS & set(cell.metadata.get("tags", [])):
             continue
         for m, line in enumerate(cell.source.splitlines(), 1):
@@ -194,10 +200,8 @@ def wide_text_tables(notebook: Path, limit: int = MAX_TABLE_LINE) -> list[str]:
     with ``tutorials_lib.report.show_table`` (an HTML table, which wraps inside its cells), or
     print fewer or narrower columns. Prose lines (single spaces) may wrap and are not counted.
     """
-    nb = nbformat.read(notebook, as_version=4)
     problems = []
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    for n, cell in enumerate(code_cells, 1):
+    for n, cell in numbered_code_cells(notebook):
         for text in _shown_text_outputs(cell):
             for m, line in enumerate(text.splitlines(), 1):
                 if len(line) > limit and ALIGNED.search(line.strip()):
@@ -231,10 +235,8 @@ def stray_glue_values(notebook: Path) -> list[str]:
     (``_ = glue_number(...)``): a trailing ``;`` hides it in Jupyter and papermill but not under
     nbval, which runs cells without storing them in IPython's history, where ``;`` is looked up.
     """
-    nb = nbformat.read(notebook, as_version=4)
     problems = []
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    for n, cell in enumerate(code_cells, 1):
+    for n, cell in numbered_code_cells(notebook):
         shown = [o for o in cell.get("outputs", []) if o.get("output_type") == "execute_result"]
         if shown and _ends_with_glue_call(cell.source):
             value = "".join(shown[0].get("data", {}).get("text/plain", ""))
@@ -442,27 +444,21 @@ def test_page_outputs_show_no_error(built_book: Path, page: str):
     assert not problems, f"{page}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize(
-    "notebook", sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("notebook", BOOK_NOTEBOOKS, ids=lambda p: p.name)
 def test_no_stray_glued_values(notebook: Path):
     """A value glued into the prose is not also shown, unlabelled, under its cell."""
     problems = stray_glue_values(notebook)
     assert not problems, f"{notebook.name}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize(
-    "notebook", sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("notebook", BOOK_NOTEBOOKS, ids=lambda p: p.name)
 def test_text_tables_fit_the_page(notebook: Path):
     """A table printed as text keeps its columns lined up: no aligned line wraps on the page."""
     problems = wide_text_tables(notebook)
     assert not problems, f"{notebook.name}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize(
-    "notebook", sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("notebook", BOOK_NOTEBOOKS, ids=lambda p: p.name)
 def test_shown_code_lines_fit_the_page(notebook: Path):
     """Readers should not scroll code sideways: shown code lines stay within 100 characters."""
     problems = long_code_lines(notebook)

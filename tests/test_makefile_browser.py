@@ -71,3 +71,20 @@ def test_a_failed_install_is_reported_and_does_not_stop_the_tests(tmp_path):
     out, calls = run_browser_rule(tmp_path, {"CI": "true"}, apt_ok=False)
     assert calls == ["update -qq"]
     assert "could not install chromium: the browser checks will skip" in out
+
+
+def test_the_rule_looks_for_the_browsers_the_checks_use():
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("browser_checks", ROOT / "tests/test_browser.py")
+    checks = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("browser_checks", checks)  # its dataclasses look their module up
+    spec.loader.exec_module(checks)
+    printed = subprocess.run(
+        [MAKE, "-s", "-C", str(ROOT), "--eval", "names: ; @echo $(BROWSERS)", "names"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert tuple(printed) == checks.CHROMIUM_NAMES
