@@ -15,6 +15,8 @@ export RNN_BOOK_DATA_DIR ?= $(abspath ../shared/data)
 export TF_ENABLE_ONEDNN_OPTS := 0
 export ONEDNN_MAX_CPU_ISA := AVX2
 export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_NUM_INTRAOP_THREADS := 1
+export TF_NUM_INTEROP_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # This checkout's tutorials_lib comes first, also for notebook kernels and in git worktrees.
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))

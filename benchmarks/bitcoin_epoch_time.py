@@ -35,7 +35,7 @@ from pathlib import Path
 
 from tutorials_lib.repro import configure_tensorflow_env
 
-configure_tensorflow_env()
+configure_tensorflow_env(pin_threads=False)  # threads: --threads, else TensorFlow's default
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tutorials_lib.repro import configure_tensorflow_env  # imports no TensorFlow
 
-configure_tensorflow_env(keep_existing=True)
+configure_tensorflow_env(keep_existing=True, pin_threads=False)  # TensorFlow's own threads
 
 import numpy as np  # noqa: E402
 

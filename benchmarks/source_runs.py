@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -62,9 +61,7 @@ def _tensorflow_ready() -> None:
     if "tensorflow" not in sys.modules:
         from tutorials_lib.repro import configure_tensorflow_env
 
-        configure_tensorflow_env()
-        os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
-        os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+        configure_tensorflow_env()  # one thread per pool, as the notebooks
 
 
 def walk_forward_run(p: dict, config: dict) -> dict:

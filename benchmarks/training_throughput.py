@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tutorials_lib.repro import configure_tensorflow_env  # imports no TensorFlow
 
-configure_tensorflow_env(keep_existing=True)
+configure_tensorflow_env(keep_existing=True, pin_threads=False)  # TensorFlow's own threads
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 

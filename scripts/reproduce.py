@@ -95,10 +95,6 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
 
         worker = get_worker()
         worker_name = worker.address
-        # The kernel is a process of its own: give TensorFlow the worker's threads, not every
-        # core (two notebooks with a pool each on two cores spend CPU spinning, not computing).
-        threads = str(worker.state.nthreads)
-        kernel_env = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads}
 
         def publish(message: dict) -> None:
             worker.log_event(PROGRESS_TOPIC, message)

@@ -57,15 +57,17 @@ def test_configure_env_refuses_after_tensorflow_import():
 
 # A float32 product large enough for TensorFlow's oneDNN sgemm path, from inputs NumPy draws
 # the same on every machine; run in a fresh interpreter after configure_tensorflow_env().
+# Arguments: m k n, then "keep" to keep the caller's settings (configure's keep_existing).
 _PRODUCT = """
 import hashlib, os, sys
 from tutorials_lib.repro import configure_tensorflow_env
-configure_tensorflow_env(keep_existing=len(sys.argv) > 1)
+configure_tensorflow_env(keep_existing="keep" in sys.argv)
 import numpy as np
 import tensorflow as tf
+m, k, n = map(int, sys.argv[1:4])
 rng = np.random.default_rng(0)
-a = rng.standard_normal((64, 300)).astype(np.float32)
-b = rng.standard_normal((300, 1200)).astype(np.float32)
+a = rng.standard_normal((m, k)).astype(np.float32)
+b = rng.standard_normal((k, n)).astype(np.float32)
 print(hashlib.sha256(tf.matmul(a, b).numpy().tobytes()).hexdigest())
 """
 #: The product's bits under the book's environment on an x86-64 CPU with AVX2 (recorded on an
@@ -73,11 +75,11 @@ print(hashlib.sha256(tf.matmul(a, b).numpy().tobytes()).hexdigest())
 AVX2_PRODUCT_SHA256 = "1d703ed5dc6ee1de180fb8d6f38260111d5e005dd56cbe02e06046d5c3a7869e"
 
 
-def _product_digest(env: dict, keep_existing: bool = False) -> str:
+def _product_digest(env: dict, keep_existing: bool = False, shape=(64, 300, 1200)) -> str:
     import subprocess
     import sys
 
-    args = [sys.executable, "-c", _PRODUCT] + (["keep"] if keep_existing else [])
+    args = [sys.executable, "-c", _PRODUCT, *map(str, shape)] + (["keep"] if keep_existing else [])
     out = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
     return out.stdout.strip()
 
@@ -106,6 +108,45 @@ def test_matrix_products_have_the_same_bits_on_every_avx2_cpu():
     )
     lower = _product_digest(env | {"ONEDNN_MAX_CPU_ISA": "SSE41"}, keep_existing=True)
     assert lower != AVX2_PRODUCT_SHA256
+
+
+def test_matrix_products_do_not_depend_on_the_readers_thread_count():
+    """The book pins TensorFlow to one thread per pool, whatever the caller's environment says.
+
+    Eigen blocks a product of this size by the size of the thread pool, so on four threads it
+    sums in another order than on one (the second assertion shows the setting reaches the
+    product); with the book's environment the caller's four threads are overridden.
+    """
+    import os
+
+    assert repro.TF_THREADS == {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    assert repro.TF_THREADS.items() <= repro.TF_ENVIRONMENT.items()
+    shape = (128, 200, 512)  # a weight gradient's size in chapter 5: batch 200, 128 units
+    four = os.environ | {"TF_NUM_INTRAOP_THREADS": "4", "TF_NUM_INTEROP_THREADS": "4"}
+    one = os.environ | repro.TF_THREADS
+    pinned = _product_digest(four, shape=shape)
+    assert pinned == _product_digest(one, keep_existing=True, shape=shape)
+    assert _product_digest(four, keep_existing=True, shape=shape) != pinned, (
+        "on four threads the product has the bits of one thread: this test no longer shows "
+        "that the thread count matters"
+    )
+
+
+def test_configure_env_can_leave_the_threads_to_tensorflow():
+    """Benchmarks that time TensorFlow's own thread settings opt out of the pin."""
+    import os
+    import subprocess
+    import sys
+
+    program = (
+        "import os; from tutorials_lib.repro import configure_tensorflow_env as c; "
+        "c(pin_threads=False); print(os.environ.get('TF_NUM_INTRAOP_THREADS'), "
+        "os.environ['ONEDNN_MAX_CPU_ISA']); c(); print(os.environ['TF_NUM_INTRAOP_THREADS'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in repro.TF_THREADS}
+    out = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()  # fmt: skip
+    assert out == ["None", "AVX2", "1"]
 
 
 def test_makefile_exports_the_same_tensorflow_settings():

@@ -7,7 +7,7 @@ import sys
 
 from tutorials_lib._checks import check_int
 
-__all__ = ["TF_ENVIRONMENT", "configure_tensorflow_env", "set_seed"]
+__all__ = ["TF_ENVIRONMENT", "TF_THREADS", "configure_tensorflow_env", "set_seed"]
 
 #: The TensorFlow settings every chapter runs with. oneDNN off: the same bits on every run
 #: and no start-up notice on stderr (which nbval cannot reproduce); level 3: no C++ log lines.
@@ -15,18 +15,31 @@ __all__ = ["TF_ENVIRONMENT", "configure_tensorflow_env", "set_seed"]
 #: which picks its kernel by instruction set, and its AVX-512 kernel sums in another order than
 #: its AVX2 one; capped at AVX2, a processor with AVX-512 runs the kernel one without runs, so
 #: the instruction set no longer changes trained weights (or the committed outputs).
+#: The thread counts are :data:`TF_THREADS`.
 TF_ENVIRONMENT = {
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "ONEDNN_MAX_CPU_ISA": "AVX2",
 }
 
+#: One thread in each of TensorFlow's pools. Left alone, TensorFlow sizes its pools by the
+#: machine's cores, and Eigen cuts a large matrix product into blocks by the pool's size: the
+#: same product sums in another order on 1, 2 or 8 threads, so trained weights would depend on
+#: the reader's core count (chapter 5's forecasts did, in their last bits).
+TF_THREADS = {
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+}
+TF_ENVIRONMENT |= TF_THREADS
 
-def configure_tensorflow_env(*, keep_existing: bool = False) -> None:
+
+def configure_tensorflow_env(*, keep_existing: bool = False, pin_threads: bool = True) -> None:
     """Set :data:`TF_ENVIRONMENT`; must run before TensorFlow is first imported.
 
     With ``keep_existing`` a variable already set is left as it is (benchmarks that compare
-    settings pass theirs in the environment).
+    settings pass theirs in the environment). ``pin_threads=False`` leaves the thread
+    variables of :data:`TF_THREADS` as they are, so TensorFlow sizes its pools itself
+    (benchmarks that time TensorFlow at its own thread settings).
     """
     if "tensorflow" in sys.modules:
         raise RuntimeError(
@@ -34,6 +47,8 @@ def configure_tensorflow_env(*, keep_existing: bool = False) -> None:
             "call it in the first cell of the notebook"
         )
     for name, value in TF_ENVIRONMENT.items():
+        if not pin_threads and name in TF_THREADS:
+            continue
         if not (keep_existing and name in os.environ):
             os.environ[name] = value
 

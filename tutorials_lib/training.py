@@ -469,8 +469,8 @@ class ParallelLSTMTrainer:
     MSE of :func:`~tutorials_lib.walk_forward.batch_plan`'s batches; the results agree with
     such a run up to float32 rounding (the backward pass is written out, so its sums run in
     another order). One compiled function runs one epoch of every copy: the copies are
-    independent subgraphs, so TensorFlow can run them on all cores at once, and the fixed
-    cost of each call is paid once for all of them.
+    independent subgraphs, so the fixed cost of each call is paid once for all of them (and
+    TensorFlow, given several threads, can run them side by side).
 
     A copy stops when its ``epochs`` run out or, with ``patience > 0`` and a validation set,
     after ``patience`` epochs without a new lowest validation loss (it keeps the weights of
