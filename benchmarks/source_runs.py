@@ -68,20 +68,13 @@ def walk_forward_run(p: dict, config: dict) -> dict:
     """000: one walk-forward run of chapter 3 (settings ``p``) on its cointegrated pair."""
     _tensorflow_ready()
     import numpy as np
-    from sklearn.preprocessing import MinMaxScaler
 
     from tutorials_lib.distributed import WalkForwardTask, walk_forward_task
-    from tutorials_lib.synthetic import cointegrated_pair, regression_intercepts
-    from tutorials_lib.windows import scaled_windows, sliding_windows
+    from tutorials_lib.synthetic import cointegrated_pair
+    from tutorials_lib.walk_forward import pair_walk_forward_inputs
 
     x, y = cointegrated_pair(p["N_STEPS"], p["DELTA"], p["SIGMA"], p0=0.0, seed=p["SEED"])
-    pair = np.column_stack([x, y])
-    lookback = config["lookback"]
-    # as the chapter: a scaler fitted on the first window's rows only
-    sw = scaled_windows(pair, lookback, train_size=lookback + 1,
-                        scaler=MinMaxScaler(feature_range=(-1, 1)))  # fmt: skip
-    X = np.concatenate([sw.X_train, sw.X_test]).astype(np.float32)
-    targets = regression_intercepts(sliding_windows(pair, lookback)[0])
+    X, targets = pair_walk_forward_inputs(np.column_stack([x, y]), config["lookback"])
     settings = {k: v for k, v in config.items() if k != "lookback"}
     task = WalkForwardTask(X, targets, seed=SEED, dropout=p["DROPOUT"],
                            learning_rate=p["LEARNING_RATE"], jit_compile=p["JIT_COMPILE"],

@@ -40,7 +40,6 @@ from tutorials_lib.repro import configure_tensorflow_env  # imports no TensorFlo
 configure_tensorflow_env(keep_existing=True, pin_threads=False)  # TensorFlow's own threads
 
 import numpy as np  # noqa: E402
-from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from run_notebooks import load_average, machine_description, utc_stamp  # noqa: E402
@@ -48,9 +47,12 @@ from run_notebooks import load_average, machine_description, utc_stamp  # noqa: 
 from tutorials_lib.models import build_stateless_lstm  # noqa: E402
 from tutorials_lib.report import describe_machine  # noqa: E402
 from tutorials_lib.repro import set_seed  # noqa: E402
-from tutorials_lib.synthetic import cointegrated_pair, regression_intercepts  # noqa: E402
-from tutorials_lib.walk_forward import WalkForward, fit_walk_forward  # noqa: E402
-from tutorials_lib.windows import scaled_windows, sliding_windows  # noqa: E402
+from tutorials_lib.synthetic import cointegrated_pair  # noqa: E402
+from tutorials_lib.walk_forward import (  # noqa: E402
+    WalkForward,
+    fit_walk_forward,
+    pair_walk_forward_inputs,
+)
 
 SEED, N, DELTA, SIGMA = 0, 60, 0.9, 0.1  # 61 points -> 46 windows -> 45 steps
 LOOKBACK, BATCH, HIDDEN, DROPOUT, EPOCHS = 15, 1, 32, 0.3, 3
@@ -61,12 +63,7 @@ OUT = Path(__file__).resolve().parent / "results" / "walk_forward_speed.json"
 def data() -> tuple[np.ndarray, np.ndarray]:
     """Input windows (scaler fitted on rows 0..LOOKBACK only) and intercept targets."""
     x, y = cointegrated_pair(N, DELTA, SIGMA, seed=SEED)
-    pair = np.column_stack([x, y])
-    sw = scaled_windows(
-        pair, LOOKBACK, train_size=LOOKBACK + 1, scaler=MinMaxScaler(feature_range=(-1, 1))
-    )
-    windows = np.concatenate([sw.X_train, sw.X_test]).astype(np.float32)
-    return windows, regression_intercepts(sliding_windows(pair, LOOKBACK)[0])
+    return pair_walk_forward_inputs(np.column_stack([x, y]), LOOKBACK)
 
 
 def timed(fn):

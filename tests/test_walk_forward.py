@@ -3,14 +3,17 @@ import pytest
 
 from tutorials_lib.metrics import diebold_mariano
 from tutorials_lib.models import build_stateful_stacked_lstm, build_stateless_lstm, stateful_layers
+from tutorials_lib.synthetic import cointegrated_pair, regression_intercepts
 from tutorials_lib.walk_forward import (
     WalkForward,
     batch_plan,
     build_walk_forward_lstm,
     dm_over_seeds,
     fit_walk_forward,
+    pair_walk_forward_inputs,
     walk_forward,
 )
+from tutorials_lib.windows import sliding_windows
 
 LOOKBACK, FEATURES, HIDDEN = 4, 2, 5
 
@@ -236,3 +239,42 @@ def test_dm_over_seeds():
         dm_over_seeds(a, b[:, :-1])
     with pytest.raises(ValueError, match="errors_a must have 2 dimensions"):
         dm_over_seeds(a[0], b)
+
+
+def _pair(n=40, seed=3):
+    x, y = cointegrated_pair(n, 0.9, 0.1, p0=0.0, seed=seed)
+    return np.column_stack([x, y])
+
+
+def test_pair_inputs_scale_with_the_first_steps_rows_only():
+    """Changing every row after the first step's leaves the scaled windows before it alone."""
+    pair, lookback = _pair(), 5
+    X, targets = pair_walk_forward_inputs(pair, lookback)
+    assert X.dtype == np.float32 and X.shape == (len(pair) - lookback, lookback, 2)
+    first = pair[: lookback + 1]
+    low, high = first.min(axis=0), first.max(axis=0)
+    np.testing.assert_allclose(X[0], 2 * (pair[:lookback] - low) / (high - low) - 1, atol=1e-6)
+    np.testing.assert_array_equal(
+        targets, regression_intercepts(sliding_windows(pair, lookback)[0])
+    )
+    changed = pair.copy()
+    changed[lookback + 1 :] *= 10.0  # the future moves far outside the first rows' range
+    X2, targets2 = pair_walk_forward_inputs(changed, lookback)
+    np.testing.assert_array_equal(X2[:2], X[:2])  # windows within rows 0 .. lookback + 1
+    np.testing.assert_array_equal(targets2[:2], targets[:2])
+    # later windows are scaled by the first rows' range, not by a refitted scaler
+    assert np.abs(X2[-1]).max() > 1.0
+
+
+@pytest.mark.parametrize(
+    ("pair", "lookback", "match"),
+    [
+        (np.zeros((20, 3)), 5, "two columns"),
+        (np.zeros(20), 5, "pair"),
+        (_pair(), 1, "lookback"),
+        (_pair(), 40, "lookback"),
+    ],
+)
+def test_pair_inputs_reject_bad_input(pair, lookback, match):
+    with pytest.raises(ValueError, match=match):
+        pair_walk_forward_inputs(pair, lookback)

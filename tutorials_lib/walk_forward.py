@@ -6,8 +6,10 @@ passes over samples ``0 .. i-1`` and then predicts sample ``i``, which it has ne
 :func:`fit_walk_forward` is the plain Keras loop (``fit`` / ``predict`` / ``evaluate`` at
 every step). Each of those calls costs tens of milliseconds of set-up on tiny inputs, which
 dominates a walk-forward over a short series. :class:`WalkForward` does the same work with
-one compiled TensorFlow function per step (all epochs and batches inside it), on a model
-built once, so a run costs little more than its arithmetic.
+one compiled TensorFlow function per epoch (all batches inside it), on a model built once,
+so a run costs little more than its arithmetic. :func:`pair_walk_forward_inputs` builds
+chapter 3's inputs and targets from a pair of series without letting later rows reach the
+scaler.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.preprocessing import MinMaxScaler
 
 from tutorials_lib._checks import as_float_array, check_int
 from tutorials_lib.metrics import DieboldMarianoResult, diebold_mariano
@@ -28,6 +31,8 @@ from tutorials_lib.models import (
     reset_states,
     stateful_layers,
 )
+from tutorials_lib.synthetic import regression_intercepts
+from tutorials_lib.windows import scaled_windows, sliding_windows
 
 __all__ = [
     "WalkForward",
@@ -36,6 +41,7 @@ __all__ = [
     "build_walk_forward_lstm",
     "dm_over_seeds",
     "fit_walk_forward",
+    "pair_walk_forward_inputs",
     "walk_forward",
 ]
 
@@ -62,6 +68,31 @@ class WalkForwardResult:
         if not 0 < fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         return slice(int(len(self.test_losses) * (1 - fraction)), None)
+
+
+def pair_walk_forward_inputs(pair, lookback: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chapter 3's walk-forward data from a ``(time, 2)`` pair ``[x, y]``: ``(X, targets)``.
+
+    ``X`` holds the float32 windows of the pair scaled to [-1, 1] by a ``MinMaxScaler``
+    fitted on rows ``0 .. lookback`` only (what the first walk-forward step sees) and then
+    kept fixed, so no later row reaches the scaler. ``targets`` are
+    :func:`~tutorials_lib.synthetic.regression_intercepts` of the unscaled windows, in the
+    pair's own units.
+    """
+    pair = as_float_array("pair", pair, ndim=2)
+    if pair.shape[1] != 2:
+        raise ValueError(f"pair must have two columns [x, y], got shape {pair.shape}")
+    lookback = check_int("lookback", lookback, minimum=2)
+    if lookback + 1 >= len(pair):
+        raise ValueError(
+            f"lookback ({lookback}) must be below len(pair) - 1 ({len(pair) - 1}): the first "
+            "step needs one window to train on and one to predict"
+        )
+    sw = scaled_windows(
+        pair, lookback, train_size=lookback + 1, scaler=MinMaxScaler(feature_range=(-1, 1))
+    )
+    X = np.concatenate([sw.X_train, sw.X_test]).astype(np.float32)
+    return X, regression_intercepts(sliding_windows(pair, lookback)[0])
 
 
 def build_walk_forward_lstm(
