@@ -24,7 +24,7 @@ TF_ENVIRONMENT = {
 
 #: One thread in each of TensorFlow's pools. Left alone, TensorFlow sizes its pools by the
 #: machine's cores, and Eigen cuts a large matrix product into blocks by the pool's size: the
-#: same product sums in another order on 1, 2 or 8 threads, so trained weights would depend on
+#: same product can sum in another order on 1, 2 or 8 threads, so trained weights would depend on
 #: the reader's core count (chapter 5's forecasts did, in their last bits).
 TF_THREADS = {
     "TF_NUM_INTRAOP_THREADS": "1",
