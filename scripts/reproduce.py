@@ -89,7 +89,6 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
     md = Path(md_path)
     worker_name = platform.node()
     publish = None
-    kernel_env = {}
     try:
         from distributed import get_worker
 
@@ -107,7 +106,7 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
 
     with tempfile.TemporaryDirectory() as tmp:
         out_dir, results_dir = Path(tmp) / "nb", Path(tmp) / "results"
-        kernel_env[RESULTS_ENV] = str(results_dir)  # the kernel inherits the environment
+        kernel_env = {RESULTS_ENV: str(results_dir)}  # the kernel inherits the environment
         previous = {name: os.environ.get(name) for name in kernel_env}
         os.environ.update(kernel_env)
         start = time.perf_counter()

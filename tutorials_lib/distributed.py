@@ -13,7 +13,6 @@ cluster ``make reproduce`` and the tests use when no scheduler address is given.
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tutorials_lib._checks import as_float_array, check_int
-from tutorials_lib.repro import TF_ENVIRONMENT
+from tutorials_lib.repro import configure_tensorflow_env
 
 __all__ = ["TaskFailed", "WalkForwardTask", "local_cluster", "run_tasks", "walk_forward_task"]
 
@@ -159,7 +158,7 @@ _TRAINERS: dict[tuple, Any] = {}
 def _tensorflow_ready() -> None:
     """Set the book's TensorFlow environment if TF is not loaded yet; op determinism on."""
     if "tensorflow" not in sys.modules:
-        os.environ.update(TF_ENVIRONMENT)
+        configure_tensorflow_env()
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()

@@ -9,6 +9,15 @@ from tutorials_lib._checks import check_int
 
 __all__ = ["TF_ENVIRONMENT", "TF_THREADS", "configure_tensorflow_env", "set_seed"]
 
+#: One thread in each of TensorFlow's pools. Left alone, TensorFlow sizes its pools by the
+#: machine's cores, and Eigen cuts a large matrix product into blocks by the pool's size: the
+#: same product can sum in another order on 1, 2 or 8 threads, so trained weights would depend on
+#: the reader's core count (chapter 5's forecasts did, in their last bits).
+TF_THREADS = {
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+}
+
 #: The TensorFlow settings every chapter runs with. oneDNN off: the same bits on every run
 #: and no start-up notice on stderr (which nbval cannot reproduce); level 3: no C++ log lines.
 #: ``ONEDNN_MAX_CPU_ISA=AVX2``: TensorFlow's CPU matrix products still call oneDNN's sgemm,
@@ -20,17 +29,8 @@ TF_ENVIRONMENT = {
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "ONEDNN_MAX_CPU_ISA": "AVX2",
+    **TF_THREADS,
 }
-
-#: One thread in each of TensorFlow's pools. Left alone, TensorFlow sizes its pools by the
-#: machine's cores, and Eigen cuts a large matrix product into blocks by the pool's size: the
-#: same product can sum in another order on 1, 2 or 8 threads, so trained weights would depend on
-#: the reader's core count (chapter 5's forecasts did, in their last bits).
-TF_THREADS = {
-    "TF_NUM_INTRAOP_THREADS": "1",
-    "TF_NUM_INTEROP_THREADS": "1",
-}
-TF_ENVIRONMENT |= TF_THREADS
 
 
 def configure_tensorflow_env(*, keep_existing: bool = False, pin_threads: bool = True) -> None:
