@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tutorials_lib.data import BITCOIN_FILE, DATA_ENV, STOCK_FILES, data_file
 from tutorials_lib.repro import configure_tensorflow_env
 
 # Before any test module imports TensorFlow: the same settings as the notebooks.
@@ -20,21 +21,16 @@ configure_tensorflow_env()
 
 #: chapter notebook -> files in the data directory its committed outputs depend on
 NOTEBOOK_DATA_FILES: dict[str, list[str]] = {
-    "04_bitcoin.ipynb": ["btc.csv"],
-    "05_stock_lstm.ipynb": ["IBM_2006-01-01_to_2018-01-01.csv", "msft_data.csv"],
-    "06_gru_closed_loop.ipynb": ["IBM_2006-01-01_to_2018-01-01.csv"],
+    "04_bitcoin.ipynb": [BITCOIN_FILE],
+    "05_stock_lstm.ipynb": [STOCK_FILES["IBM"], STOCK_FILES["MSFT"]],
+    "06_gru_closed_loop.ipynb": [STOCK_FILES["IBM"]],
 }
-
-DATA_ENV = "RNN_BOOK_DATA_DIR"
 
 
 def missing_data(notebook: str) -> list[str]:
-    """The data files ``notebook`` needs that are not in the data directory."""
-    needed = NOTEBOOK_DATA_FILES.get(notebook, [])
-    root = os.environ.get(DATA_ENV)
-    if not root:
-        return needed
-    return [name for name in needed if not (Path(root) / name).is_file()]
+    """The data files ``notebook`` needs that are not in the data directory, looked up as the
+    chapters' loaders look them up (:func:`tutorials_lib.data.data_file`)."""
+    return [name for name in NOTEBOOK_DATA_FILES.get(notebook, []) if data_file(name) is None]
 
 
 #: Images are never compared (their bytes depend on the CPU's floating point); nbval skips plain

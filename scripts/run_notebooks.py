@@ -33,8 +33,9 @@ from traitlets.config import Config
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# the record format the appendices read: one environment variable, one date stamp
-from tutorials_lib.results import RESULTS_ENV, STAMP_FORMAT  # noqa: E402
+# the record format the appendices read (one environment variable, one date stamp), and the
+# reader of parameter files that scripts/reproduce.py uses too
+from tutorials_lib.results import RESULTS_ENV, STAMP_FORMAT, read_parameter_file  # noqa: E402
 
 BOOK = ROOT / "book"
 #: Where in-place runs (``make book``) leave each chapter's results file and run times,
@@ -232,8 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    parameters = yaml.safe_load(args.params.read_text()) if args.params else {}
-    parameters = dict(parameters or {})
+    try:
+        parameters = read_parameter_file(args.params) if args.params else {}
+    except (OSError, ValueError) as err:
+        parser.error(f"--params: {err}")
     parameters.update({name: yaml.safe_load(value) for name, value in args.p})
     if parameters and args.output_dir is None:
         parser.error(

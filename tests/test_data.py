@@ -69,6 +69,18 @@ def test_cryptodatadownload_banner_iso_dates_and_crlf(tmp_path):
     assert frame["volume_quote"].iloc[1] == pytest.approx(114e6)
 
 
+def test_dates_in_order_either_way_are_read_oldest_first(tmp_path):
+    rows = [f"2020-01-{d:02d},1,2,0.5,{d}" for d in (1, 2, 5, 6, 7)]  # gaps are fine
+    header = "Date,Open,High,Low,Close\n"
+    oldest = read_prices(write(tmp_path, header + "\n".join(rows) + "\n", name="up.csv"))
+    newest = read_prices(write(tmp_path, header + "\n".join(rows[::-1]) + "\n", name="down.csv"))
+    assert oldest.attrs["newest_first"] is False and newest.attrs["newest_first"] is True
+    assert oldest.index.is_monotonic_increasing and newest["close"].tolist() == [1, 2, 5, 6, 7]
+    pd.testing.assert_frame_equal(oldest, newest)
+    one = read_prices(write(tmp_path, header + rows[0] + "\n", name="one.csv"))
+    assert one.attrs["newest_first"] is False and len(one) == 1
+
+
 def test_kaggle_djia_layout(tmp_path):
     frame = read_prices(write(tmp_path, KAGGLE))
     assert list(frame.columns) == ["open", "high", "low", "close", "volume"]
@@ -137,6 +149,34 @@ def test_provenance_attrs(tmp_path):
         (
             "Date,Symbol,Open,High,Low,Close\n2020-01-01,A,1,2,0.5,1.5\n2020-01-02,B,1,2,0.5,1.5\n",
             "column 'symbol' holds several values",
+        ),
+        (
+            "Date,Open,High,Low,Close\n2020-01-01,1,2,0.5,1.5\n2020-01-02,1,2,0.5,inf\n",
+            r"bad\.csv: line 3: infinite value 'inf' in column 'close'",
+        ),
+        (
+            "Date,Open,High,Low,Close\n2020-01-01,1,Infinity,0.5,1.5\n",
+            r"bad\.csv: line 2: infinite value 'Infinity' in column 'high'",
+        ),
+        (
+            "Date,Open,High,Low,Close\n2020-01-01,1e400,2,0.5,1.5\n",
+            r"bad\.csv: line 2: infinite value '1e400' in column 'open'",
+        ),
+        (
+            "Date,Open,High,Low,Close,Volume\n2020-01-01,1,2,0.5,1.5,-inf\n",
+            r"bad\.csv: line 2: infinite value '-inf' in column 'volume'",
+        ),
+        (
+            "Date,Open,High,Low,Close\n2020-01-01,1,2,0.5,1.5\n2020-01-03,1,2,0.5,1.5\n"
+            "2020-01-02,1,2,0.5,1.5\n2020-01-04,1,2,0.5,1.5\n",
+            r"bad\.csv: line 4: date '2020-01-02' is out of order: the dates run oldest first "
+            r"from line 2, and line 3 has '2020-01-03'",
+        ),
+        (
+            "Date,Open,High,Low,Close\n12/3/2014,1,2,0.5,1.5\n12/1/2014,1,2,0.5,1.5\n"
+            "12/2/2014,1,2,0.5,1.5\n",
+            r"bad\.csv: line 4: date '12/2/2014' is out of order: the dates run newest first "
+            r"from line 2, and line 3 has '12/1/2014'",
         ),
     ],
 )

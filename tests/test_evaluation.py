@@ -5,13 +5,15 @@ import pytest
 from tutorials_lib.evaluation import (
     alignment_shift,
     check_lookback_fits,
+    format_holm_pvalue,
     format_pvalue,
     full_years,
+    holm_adjust,
+    holm_family,
     lag_diagnostics,
     last_full_year,
     p_text,
     price_column,
-    rows_through,
     seeds_table,
     versus_baseline,
     year_split,
@@ -27,22 +29,6 @@ def _walk(n=300, seed=0):
 
 
 # ------------------------------------------------------------------ dates
-
-
-def test_rows_through_counts_rows_up_to_and_including_the_day():
-    assert rows_through(BUSINESS_DAYS, "2015-01-02") == 1
-    assert rows_through(BUSINESS_DAYS, "2015-01-04") == 1  # a Sunday: only Friday 2 January
-    assert rows_through(BUSINESS_DAYS, "2015-01-05") == 2
-    assert rows_through(BUSINESS_DAYS, "2016-12-31") == int((BUSINESS_DAYS.year < 2017).sum())
-
-
-def test_rows_through_refuses_an_empty_side():
-    with pytest.raises(ValueError, match="last_day 2014-12-31 is before the first date"):
-        rows_through(BUSINESS_DAYS, "2014-12-31")
-    with pytest.raises(ValueError, match="last_day 2017-12-29 is on or after the last date"):
-        rows_through(BUSINESS_DAYS, "2017-12-29")
-    with pytest.raises(ValueError, match="strictly increasing"):
-        rows_through(BUSINESS_DAYS[::-1], "2016-01-01")
 
 
 def test_full_years_need_the_first_and_last_week():
@@ -117,6 +103,141 @@ def test_format_pvalue_refuses_non_probabilities():
         format_pvalue(1.5)
 
 
+# ------------------------------------------------------------------ Holm
+
+
+def test_holm_adjust_follows_the_step_down_rule():
+    # sorted 0.01, 0.03, 0.04, 0.2 times 4, 3, 2, 1 -> 0.04, 0.09, 0.08 -> 0.09 (kept at least
+    # as large as the one before), 0.2; returned in the order given
+    np.testing.assert_allclose(holm_adjust([0.01, 0.04, 0.03, 0.2]), [0.04, 0.09, 0.09, 0.2])
+    np.testing.assert_allclose(holm_adjust([0.3, 0.6]), [0.6, 0.6])  # 0.6 * 1 equals 0.3 * 2
+    np.testing.assert_allclose(holm_adjust([0.4, 0.9]), [0.8, 0.9])
+    np.testing.assert_allclose(holm_adjust([0.7, 0.1]), [0.7, 0.2])
+    np.testing.assert_allclose(holm_adjust([0.8, 0.9, 0.7]), [1.0, 1.0, 1.0])  # at most 1
+    assert holm_adjust([0.5]).tolist() == [0.5]  # a family of one is not corrected
+
+
+def test_holm_adjust_bad_input():
+    with pytest.raises(ValueError, match="pvalues is empty"):
+        holm_adjust([])
+    with pytest.raises(ValueError, match=r"p-values must lie in \[0, 1\]"):
+        holm_adjust([0.2, 1.2])
+    with pytest.raises(ValueError, match="pvalues contains NaN"):
+        holm_adjust([0.2, np.nan])
+
+
+@pytest.mark.parametrize(
+    ("raw", "adjusted", "size", "text"),
+    [(0.01, 0.08, 8, "0.08"), (0.0004, 0.0012, 8, "< 0.008"), (1e-9, 5e-9, 8, "< 0.001"),
+     (0.0004, 0.0004, 1, "< 0.001"), (0.0009, 0.0171, 30, "< 0.03"), (0.3, 1.0, 8, "1")],
+)  # fmt: skip
+def test_format_holm_pvalue_bounds_what_the_floor_hides(raw, adjusted, size, text):
+    assert format_holm_pvalue(raw, adjusted, size) == text
+
+
+def test_format_holm_pvalue_bad_input():
+    with pytest.raises(ValueError, match="cannot be below the raw one"):
+        format_holm_pvalue(0.2, 0.1, 3)
+    with pytest.raises(ValueError, match="a p-value must lie in"):
+        format_holm_pvalue(-0.1, 0.1, 3)
+    with pytest.raises(ValueError, match="family_size must be >= 1"):
+        format_holm_pvalue(0.1, 0.1, 0)
+
+
+def _family(n_null=7, seeds=range(8)):
+    """One model that beats persistence, and ``n_null`` that only add noise."""
+    series = _walk(n=400)
+    actual, previous = series[1:], series[:-1]
+    good = versus_baseline(
+        actual, _forecasts(actual, previous, 0.05, seeds=seeds, weight=0.6), previous,
+        name="informed",
+    )  # fmt: skip
+    nulls = []
+    for k in range(n_null):
+        rng = np.random.default_rng(50 + k)
+        forecasts = {s: previous + rng.normal(0, 0.02, len(actual)) for s in seeds}
+        nulls.append(versus_baseline(actual, forecasts, previous, name=f"null {k}"))
+    return good, nulls
+
+
+def test_a_family_of_one_changes_no_verdict():
+    series = _walk(n=400)
+    actual, previous = series[1:], series[:-1]
+    alone = versus_baseline(actual, _forecasts(actual, previous, 1.0), previous, name="noisy")
+    (corrected,) = holm_family([alone])
+    assert corrected.family_size == 1
+    assert corrected.paired_pvalue_holm == alone.paired.pvalue
+    assert corrected.dm_pvalue_holm == max(alone.dm_pvalue)
+    assert corrected.verdict == alone.verdict == "worse"
+    assert corrected.sentence("USD").startswith(alone.sentence("USD").removesuffix(")"))
+    assert "Holm-adjusted over 1 comparisons" in corrected.sentence("USD")
+    assert "Holm" not in alone.sentence("USD")
+
+
+def test_holm_family_adjusts_each_test_as_statsmodels_does():
+    from statsmodels.stats.multitest import multipletests
+
+    good, nulls = _family()
+    family = [good, *nulls]
+    corrected = holm_family(family)
+    assert [r.name for r in corrected] == [r.name for r in family]
+    assert all(r.family_size == len(family) for r in corrected)
+    np.testing.assert_allclose(
+        [r.paired_pvalue_holm for r in corrected],
+        multipletests([r.paired.pvalue for r in family], method="holm")[1], rtol=1e-12,
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        [r.dm_pvalue_holm for r in corrected],
+        multipletests([max(r.dm_pvalue) for r in family], method="holm")[1], rtol=1e-12,
+    )  # fmt: skip
+    # the raw tests are kept as they were
+    for before, after in zip(family, corrected, strict=True):
+        assert after.paired == before.paired and after.dm_pvalue == before.dm_pvalue
+        assert after.rmse == before.rmse
+    assert good.verdict == corrected[0].verdict == "better"  # a strong result survives
+
+
+def test_significant_alone_is_not_significant_in_a_large_family():
+    """Both tests just below 0.05 alone: among many comparisons, no longer a finding."""
+    series = _walk(n=400)
+    actual, previous = series[1:], series[:-1]
+    forecasts = _forecasts(actual, previous, 0.3, seeds=range(3), weight=0.1)
+    marginal = versus_baseline(actual, forecasts, previous, name="small gain")
+    assert marginal.paired.pvalue < 0.05 and max(marginal.dm_pvalue) < 0.05
+    assert marginal.verdict == "better"
+    _, nulls = _family(n_null=9)
+    corrected = holm_family([marginal, *nulls])[0]
+    assert corrected.paired_pvalue_holm >= 0.05 > corrected.paired.pvalue
+    assert corrected.dm_pvalue_holm >= 0.05 > corrected.dm_every_pvalue
+    assert corrected.verdict == "no evidence of a difference"
+    text = corrected.sentence()
+    assert "small gain is not shown to differ from persistence" in text
+    assert f"(paired p = {format_pvalue(marginal.paired.pvalue)}; DM p from" in text
+    assert (
+        "; Holm-adjusted over 10 comparisons: "
+        f"paired p = {format_pvalue(corrected.paired_pvalue_holm)}, "
+        f"largest DM p = {format_pvalue(corrected.dm_pvalue_holm)})"
+    ) in text
+
+
+def test_holm_family_bad_input():
+    good, nulls = _family(n_null=1)
+    with pytest.raises(ValueError, match="results is empty"):
+        holm_family([])
+    with pytest.raises(ValueError, match="'informed' against 'persistence' is in the family twice"):
+        holm_family([good, nulls[0], good])
+    with pytest.raises(ValueError, match="must be a SeedsVersusBaseline, got dict"):
+        holm_family([good, {"name": "x"}])
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match=r"mixes levels alpha \[0.01, 0.05\]"):
+        holm_family([good, replace(nulls[0], alpha=0.01)])
+    with pytest.raises(ValueError, match="both Holm-adjusted p-values"):
+        replace(good, paired_pvalue_holm=0.5)
+    with pytest.raises(ValueError, match="family_size is 3 but no Holm-adjusted"):
+        replace(good, family_size=3)
+
+
 # ------------------------------------------------------------------ model vs baseline
 
 
@@ -172,7 +293,10 @@ def test_a_better_average_alone_is_not_a_verdict():
     assert result.paired.a_wins == 8 and result.paired.pvalue < 0.05
     assert max(result.dm_pvalue) >= 0.05
     assert result.verdict == "better across seeds only"
-    assert "is better than persistence across seeds, but not significantly" in result.sentence()
+    assert (
+        "is better than persistence across seeds on this test span, but not significantly on "
+        "every seed's test days" in result.sentence()
+    )
 
 
 def test_every_seed_worse_on_its_days_but_seeds_too_varied_for_the_paired_test():
@@ -186,7 +310,10 @@ def test_every_seed_worse_on_its_days_but_seeds_too_varied_for_the_paired_test()
     result = versus_baseline(actual, forecasts, previous, name="unstable")
     assert max(result.dm_pvalue) < 0.05 and result.paired.pvalue >= 0.05
     assert result.verdict == "worse on the test days only"
-    assert "on every seed's test days, but the seeds vary too much" in result.sentence()
+    assert (
+        "on every seed's test days, but not significantly across seeds on this test span"
+        in result.sentence()
+    )
 
 
 def test_versus_baseline_bad_input():
@@ -268,6 +395,9 @@ def test_lag_diagnostics_bad_input():
         lag_diagnostics(series[1:], series[:-1], series[:-1])
     with pytest.raises(ValueError, match="the actual move is constant"):
         lag_diagnostics(flat, series[1:], flat)
+    # a forecast off by the same amount every day: its error has no correlation to report
+    with pytest.raises(ValueError, match="the error is constant"):
+        lag_diagnostics(series[1:], series[1:] - 2.0, series[:-1])
 
 
 def test_two_models_are_compared_seed_by_seed():

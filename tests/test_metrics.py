@@ -248,8 +248,16 @@ def test_paired_comparison_on_known_numbers():
 
 
 def test_paired_comparison_matches_seeds_by_key():
-    by_seed = paired_seed_comparison({2: 1.0, 1: 3.0}, {1: 2.0, 2: 2.0})
-    assert by_seed.mean_diff == pytest.approx(0.0) and by_seed.a_wins == 1
+    # The keys come in opposite orders: pairing by position would give the differences
+    # [1 - 1, 2 - 3, 4 - 2] = [0, -1, 2] (A wins once, standard error sqrt(7) / 3); by seed
+    # they are [4 - 1, 2 - 3, 1 - 2] = [3, -1, -1] (A wins twice, standard error 4 / 3).
+    # The mean difference is 1/3 either way, so it cannot tell the pairings apart.
+    by_seed = paired_seed_comparison({3: 1.0, 2: 2.0, 1: 4.0}, {1: 1.0, 2: 3.0, 3: 2.0})
+    assert by_seed == paired_seed_comparison([4.0, 2.0, 1.0], [1.0, 3.0, 2.0])
+    assert by_seed.a_wins == 2 and by_seed.n_seeds == 3
+    assert by_seed.std_error == pytest.approx(4 / 3, rel=1e-12)
+    assert by_seed.mean_diff == pytest.approx(1 / 3, rel=1e-12)
+    assert by_seed.pvalue == pytest.approx(scipy_stats.ttest_rel([4, 2, 1], [1, 3, 2]).pvalue)
     with pytest.raises(ValueError, match="same seeds"):
         paired_seed_comparison({1: 1.0, 2: 1.0}, {1: 1.0, 3: 1.0})
     with pytest.raises(ValueError, match="both"):

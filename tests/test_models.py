@@ -140,15 +140,34 @@ def test_stacked_gru_with_dropout_and_mixed_cells():
 
 
 def test_bidirectional_stack_is_causal_in_time():
-    """Reading the window both ways uses only the window: later samples change nothing."""
-    model = build_stacked_rnn(5, 1, units=(4,), bidirectional=True, seed=0)
-    assert type(model.layers[0]).__name__ == "Bidirectional"
-    x = np.random.default_rng(0).normal(size=(3, 5, 1)).astype("float32")
-    first = model.predict_on_batch(x[:1])
-    np.testing.assert_allclose(model.predict_on_batch(x)[:1], first, rtol=1e-6)
-    changed = x.copy()
-    changed[0, 0, 0] += 1.0  # but the window's own values matter, at both ends
-    assert not np.allclose(model.predict_on_batch(changed[:1]), first)
+    """Reading each window both ways never reaches past the window's last day.
+
+    Windows of one series: changing every value after window k's last day leaves window k's
+    forecast exactly as it was (the backward pass starts at that day, not later), while a
+    change inside window k, at its first or its last day, does change it.
+    """
+    from tutorials_lib.windows import sliding_windows
+
+    lookback, k = 5, 10
+    model = build_stacked_rnn(lookback, 1, units=(4, 3), bidirectional=True, seed=0)
+    assert [type(layer).__name__ for layer in model.layers][:2] == ["Bidirectional"] * 2
+    series = np.random.default_rng(0).normal(size=30).astype("float32")
+
+    def forecasts(values):
+        X, _ = sliding_windows(values, lookback)
+        return model.predict_on_batch(X[..., None])[:, 0]
+
+    before = forecasts(series)
+    last_day = k + lookback - 1  # window k is series[k : k + lookback]
+    later = series.copy()
+    later[last_day + 1 :] += np.random.default_rng(1).normal(3.0, 1.0, size=30 - last_day - 1)
+    after = forecasts(later)
+    assert after[k] == before[k]
+    assert np.all(after[k + 1 :] != before[k + 1 :])  # every later window did see the change
+    for day in (k, last_day):  # the window's own values matter, at both ends
+        inside = series.copy()
+        inside[day] += 1.0
+        assert abs(forecasts(inside)[k] - before[k]) > 1e-4
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,13 @@ import math
 
 import pytest
 
-from tutorials_lib.report import describe_machine, significant, upper_bound
+from tutorials_lib.report import (
+    describe_machine,
+    glue_significant,
+    significant,
+    significant_text,
+    upper_bound,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,10 +37,28 @@ def test_upper_bound(value, text):
     assert upper_bound(value) == text
 
 
-def test_upper_bound_rejects_negative_and_nan():
+@pytest.mark.parametrize(
+    ("value", "floor", "text"),
+    [(1.0000000000000002e-12, 1e-12, "below 1e-11"),  # log10 of it rounds to -12 exactly
+     (1.0000000000000001e-07, 1e-12, "below 1e-6"), (1.0000000000000002e-06, 1e-6, "below 1e-5"),
+     (1e-05, 1e-12, "below 1e-4"),  # 1e-6 * 10 is 9.999999999999999e-06, not 1e-05
+     (9.999999999999999e-06, 1e-12, "below 1e-5"), (1e-12, 1e-12, "below 1e-11"),
+     (math.nextafter(1e-12, 0), 1e-12, "below 1e-12"), (0.05, 1e-3, "below 1e-1")],
+)  # fmt: skip
+def test_upper_bound_is_true_next_to_a_power_of_ten(value, floor, text):
+    assert upper_bound(value, floor) == text
+    assert value < float(text.removeprefix("below "))
+
+
+def test_upper_bound_rejects_negative_nan_and_infinite_input():
     for bad in (-1e-20, math.nan):
         with pytest.raises(ValueError, match="non-negative"):
             upper_bound(bad)
+    with pytest.raises(ValueError, match="value must be finite, got inf"):
+        upper_bound(math.inf)
+    for floor in (0.0, math.inf, "1e-6"):
+        with pytest.raises(ValueError, match="floor must be a finite number > 0"):
+            upper_bound(1e-3, floor)
 
 
 def test_describe_machine_names_cpu_vector_unit_and_cores():
@@ -114,3 +138,31 @@ def test_table_marks_the_cells_of_columns_of_words():
         cells = row.split("<td")[1:]
         assert [c.startswith(' class="text"') for c in cells] == [True, False, False, False, True]
     assert 'class="text"' not in Table(frame[["RMSE", "p"]]).to_html()
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [(9.9, 3, "9.90"), (0.001034, 2, "0.0010"), (0.001034, 3, "0.00103"), (12.5, 3, "12.5"),
+     (1234.5, 3, "1230"), (125.0, 3, "125"), (9.97, 2, "10"), (-0.0456, 2, "-0.046"),
+     (0.0, 3, "0.00"), (5.557, 4, "5.557")],
+)  # fmt: skip
+def test_significant_text_keeps_trailing_zeros(value, digits, text):
+    assert significant_text(value, digits) == text
+
+
+def test_significant_text_bad_input():
+    with pytest.raises(ValueError, match="digits must be >= 1"):
+        significant_text(1.0, 0)
+    with pytest.raises(ValueError, match="value must be finite"):
+        significant_text(float("nan"), 2)
+    with pytest.raises(ValueError, match="value must be a real number"):
+        significant_text("1.5", 2)
+
+
+def test_glue_significant_glues_the_text_it_returns(monkeypatch):
+    import myst_nb
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, v, display: glued.update({name: v}))
+    assert glue_significant("shown", 9.9, 3) == "9.90"
+    assert glued == {"shown": "9.90"}

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -41,6 +42,61 @@ def test_record_round_trips_with_six_significant_digits(monkeypatch, tmp_path):
     assert parameters == {"EPOCHS": 2, "LR": 0.00123457}
     assert experiments[0].value == 2.12346 and experiments[0].n_seeds == 3
     assert experiments[0].dm_variance == "newey-west"
+
+
+def test_numpy_figures_are_stored_as_plain_numbers(tmp_path):
+    import numpy as np
+
+    e = _experiment(value=np.float32(1.5), baseline=np.int64(2), dm_pvalue=np.float64(0.25),
+                    n_seeds=np.int64(3))  # fmt: skip
+    assert (e.value, e.baseline, e.dm_pvalue, e.n_seeds) == (1.5, 2.0, 0.25, 3)
+    assert [type(x) for x in (e.value, e.baseline, e.dm_pvalue, e.n_seeds)] == [
+        float, float, float, int,
+    ]  # fmt: skip
+    record_results("05_stocks", [e], directory=tmp_path)
+    _, (back,) = load_results(tmp_path / "05_stocks.json")
+    assert back == e
+
+
+def test_floats_are_rounded_at_any_depth_of_the_parameters(tmp_path):
+    import numpy as np
+
+    parameters = {"SWEEP": {"dropout": [0.123456789, np.float32(0.25)], "units": (np.int64(8),)},
+                  "LR": 0.0012345678, "FLAG": True, "NAME": "x", "NONE": None}  # fmt: skip
+    record_results("05_stocks", [_experiment()], parameters=parameters, directory=tmp_path)
+    stored, _ = load_results(tmp_path / "05_stocks.json")
+    assert stored == {"SWEEP": {"dropout": [0.123457, 0.25], "units": [8]}, "LR": 0.00123457,
+                      "FLAG": True, "NAME": "x", "NONE": None}  # fmt: skip
+    assert type(stored["FLAG"]) is bool
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "message"),
+    [("value", "1.5", r"value must be a real number, got '1\.5'"),
+     ("value", None, "value must be a real number, got None"),
+     ("baseline", True, "baseline must be a real number, got True"),
+     ("dm_pvalue", "0.03", "dm_pvalue must be a real number"),
+     ("baseline", float("inf"), "baseline must be finite"),
+     ("n_seeds", 0, "n_seeds must be >= 1, got 0"),
+     ("n_seeds", -2, "n_seeds must be >= 1, got -2"),
+     ("n_seeds", 2.0, "n_seeds must be an integer, got 2.0"),
+     ("n_seeds", "3", "n_seeds must be an integer, got '3'"),
+     ("units", 3, "units must be text, got 3"),
+     ("source_reported", 0.31, "source_reported must be text, got 0.31")],
+)  # fmt: skip
+def test_each_bad_field_is_named(field, bad, message):
+    with pytest.raises(ValueError, match=rf"LSTM, 2017 test: {message}"):
+        _experiment(**{field: bad})
+
+
+def test_an_invalid_experiment_in_a_file_names_the_file(tmp_path):
+    record_results("05_stocks", [_experiment()], directory=tmp_path)
+    path = tmp_path / "05_stocks.json"
+    payload = json.loads(path.read_text())
+    payload["experiments"][0]["n_seeds"] = 0
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match=r"05_stocks\.json: LSTM, 2017 test: n_seeds must be >= 1"):
+        load_results(path)
 
 
 def test_a_record_without_dm_variance_reads_as_the_classic_test(tmp_path):
@@ -186,3 +242,27 @@ def test_notebook_parameters_name_what_they_cannot_read(tmp_path):
     listed.write_text("- UNITS\n- 300\n")
     with pytest.raises(ValueError, match=r"listed\.yaml: expected a mapping"):
         read_parameter_file(listed)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("UNITS: [300\n")
+    with pytest.raises(ValueError, match=r"broken\.yaml: not valid YAML"):
+        read_parameter_file(broken)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("- UNITS\n- 300\n", r"p\.yaml: expected a mapping of parameter names to values"),
+     ("42\n", r"p\.yaml: expected a mapping"), ("UNITS: [300\n", r"p\.yaml: not valid YAML")],
+)  # fmt: skip
+def test_the_notebook_runner_names_a_parameter_file_it_cannot_use(tmp_path, capsys, text, message):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from run_notebooks import main
+
+    params = tmp_path / "p.yaml"
+    params.write_text(text)
+    with pytest.raises(SystemExit) as exit_info:  # argparse's error: nothing is executed
+        main(["--params", str(params), "--output-dir", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert re.search(rf"error: --params: .*{message}", capsys.readouterr().err)

@@ -115,6 +115,25 @@ def test_each_network_trains_as_a_keras_model_trained_alone():
                 np.testing.assert_allclose(b, a, atol=2e-6, err_msg=f"{name} network {k}")
 
 
+def test_the_shared_adam_step_is_keras_adam_bit_for_bit():
+    """adam_rate and adam_update (used here and by training.ParallelLSTMTrainer) move a weight
+    exactly as keras.optimizers.Adam does, over several steps."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(3)
+    start = rng.normal(size=(64, 16)).astype("float32")
+    grads = [rng.normal(scale=s, size=(64, 16)).astype("float32") for s in (1.0, 0.1, 5.0, 1e-4)]
+    variable = tf.Variable(start)
+    adam = keras.optimizers.Adam(0.01)
+    weight, m, v = tf.constant(start), tf.zeros_like(start), tf.zeros_like(start)
+    for step, g in enumerate(grads, 1):
+        adam.apply_gradients([(tf.constant(g), variable)])
+        m, v, delta = sbs.adam_update(tf.constant(g), m, v, sbs.adam_rate(0.01, float(step)))
+        weight = weight - delta
+        np.testing.assert_array_equal(weight.numpy(), variable.numpy())
+    assert not np.array_equal(weight.numpy(), start)
+
+
 def test_batch_order_uses_every_sample_once_per_epoch():
     order = sbs.batch_order(10, 4, 5, seed=0)
     assert order.shape == (5, 4)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tutorials_lib.tasks import adding_problem, delayed_recall
+from tutorials_lib.tasks import delayed_recall
 
 
 @pytest.mark.parametrize(
@@ -38,17 +38,6 @@ def test_same_seed_same_data():
     c = delayed_recall(10, 4, seed=4)
     np.testing.assert_array_equal(a[0], b[0])
     assert not np.array_equal(a[0], c[0])
-    np.testing.assert_array_equal(adding_problem(5, 8, seed=2)[1], adding_problem(5, 8, seed=2)[1])
-
-
-def test_adding_problem_target_and_marks():
-    x, y = adding_problem(500, 20, seed=0)
-    assert x.shape == (500, 20, 2) and y.shape == (500,)
-    np.testing.assert_array_equal(x[:, :, 1].sum(axis=1), 2.0)
-    assert np.all(x[:, :10, 1].sum(axis=1) == 1.0)  # one mark in each half
-    np.testing.assert_allclose((x[:, :, 0] * x[:, :, 1]).sum(axis=1), y, rtol=1e-6)
-    # the constant forecast 1 scores about 1/6, the baseline a model has to beat
-    assert abs(np.mean((y - 1.0) ** 2) - 1 / 6) < 0.02
 
 
 @pytest.mark.parametrize(
@@ -60,8 +49,6 @@ def test_adding_problem_target_and_marks():
         (lambda: delayed_recall(5, 4, max_delay=2.5), "max_delay must be an integer"),
         (lambda: delayed_recall(5, 4, max_delay=4), "max_delay <= length - 1"),
         (lambda: delayed_recall(5, 4, min_delay=3, max_delay=2), "min_delay <= max_delay"),
-        (lambda: adding_problem(5, 1), "length must be >= 2"),
-        (lambda: adding_problem(-1, 5), "n must be >= 1"),
     ],
 )
 def test_bad_arguments(call, message):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from tutorials_lib.models import build_stacked_rnn
-from tutorials_lib.training import choose_epochs, fit_seeded, fit_with_chosen_epochs, predict
+from tutorials_lib.training import choose_epochs, fit_seeded, predict
 
 
 def _data(n=120, lookback=6):
@@ -40,14 +40,6 @@ def test_choose_epochs_validates_on_the_latest_windows_only():
     np.testing.assert_allclose(search.val_loss, direct.val_loss, rtol=1e-6)
 
 
-def test_refit_uses_every_window_with_the_chosen_count():
-    X, y = _data()
-    final, search = fit_with_chosen_epochs(_build, X, y, seed=0, max_epochs=3, batch_size=16)
-    assert final.epochs == int(np.argmin(search.val_loss)) + 1
-    again = fit_seeded(_build, X, y, seed=0, epochs=final.epochs, batch_size=16)
-    np.testing.assert_allclose(predict(final.model, X), predict(again.model, X), rtol=1e-6)
-
-
 def test_predict_matches_keras_and_flattens_one_output():
     X, y = _data(n=50)
     model = _build(0)
@@ -66,6 +58,10 @@ def test_bad_arguments_name_the_problem():
         fit_seeded(_build, X, y, seed=0, epochs=0, batch_size=4)
     with pytest.raises(ValueError, match="validation_fraction must be in"):
         choose_epochs(_build, X, y, seed=0, max_epochs=2, batch_size=4, validation_fraction=1.0)
+    for bad, message in ((0, "max_epochs must be >= 1, got 0"),
+                         (2.0, "max_epochs must be an integer, got 2.0")):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            choose_epochs(_build, X, y, seed=0, max_epochs=bad, batch_size=4)
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         predict(keras.Sequential([keras.Input((6, 1)), keras.layers.Dense(1)]), X, batch_size=0)
 

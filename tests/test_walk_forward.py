@@ -82,6 +82,38 @@ def test_stateful_stack_equals_the_fit_loop(data):
     np.testing.assert_allclose(fast.train_losses, slow.train_losses, rtol=0, atol=1e-5)
 
 
+def test_a_stateful_model_is_never_shuffled(data):
+    """Shuffling would feed a stateful layer states carried over from an unrelated batch: every
+    entry point refuses it, the default shuffle=True included, instead of ignoring it."""
+    X, y = data
+    stack = lambda batch: build_stateful_stacked_lstm(batch, LOOKBACK, FEATURES, 3, seed=2)  # noqa: E731
+    message = "shuffle=True with a stateful model"
+    engine = WalkForward(stack(2), batch_size=2)
+    for kwargs in ({}, {"shuffle": True}):
+        with pytest.raises(ValueError, match=message):
+            engine.run(X[:4], y[:4], epochs=1, **kwargs)
+        with pytest.raises(ValueError, match=message):
+            walk_forward(stack(1), X[:4], y[:4], epochs=1, batch_size=1, **kwargs)
+        with pytest.raises(ValueError, match=message):
+            fit_walk_forward(stack(1), X[:4], y[:4], epochs=1, batch_size=1, **kwargs)
+    with pytest.raises(ValueError, match="shuffle must be True or False, got 'no'"):
+        engine.run(X[:4], y[:4], epochs=1, shuffle="no")
+
+
+@pytest.mark.parametrize(("model_batch", "batch_size"), [(2, 2), (1, 2), (2, 1)])
+def test_the_fit_loop_refuses_a_fixed_batch_size_it_cannot_serve(data, model_batch, batch_size):
+    """The fit loop predicts one sample per step: a model with a fixed batch size must have
+    batch size 1 and be fitted with batch_size=1 (else TensorFlow fails obscurely mid-run)."""
+    X, y = data
+    model = build_stateful_stacked_lstm(model_batch, LOOKBACK, FEATURES, 3, seed=2)
+    with pytest.raises(
+        ValueError,
+        match=rf"needs batch size 1 and batch_size=1: got a model of batch size {model_batch} "
+        rf"and batch_size={batch_size}",
+    ):
+        fit_walk_forward(model, X[:4], y[:4], epochs=1, batch_size=batch_size, shuffle=False)
+
+
 def test_runs_repeat_and_restart_cold(data):
     X, y = data
     engine = WalkForward(

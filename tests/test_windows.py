@@ -74,11 +74,26 @@ def test_bad_arguments(args, message):
 
 def test_chronological_split():
     assert chronological_split(1266, 0.8) == 1013
-    assert chronological_split(10, 0.01) == 1 and chronological_split(10, 0.99) == 9
-    with pytest.raises(ValueError, match="train_fraction must be strictly between 0 and 1"):
-        chronological_split(10, 1.0)
+    assert chronological_split(10, 0.06) == 1 and chronological_split(10, 0.94) == 9
+    assert chronological_split(10, np.float64(0.5)) == 5
+    for bad in (0.0, 1.0, -0.2, float("nan"), "0.5", True):
+        with pytest.raises(
+            ValueError, match=r"train_fraction must be a (finite )?number in \(0, 1\)"
+        ):
+            chronological_split(10, bad)
     with pytest.raises(ValueError, match="n must be >= 2"):
         chronological_split(1, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("n", "fraction", "message"),
+    [(10, 0.01, "train_fraction=0.01 of n=10 samples gives 0 training samples and 10 test"),
+     (10, 0.05, "gives 0 training samples"),  # round(0.5) is 0
+     (10, 0.99, "train_fraction=0.99 of n=10 samples gives 10 training samples and 0 test")],
+)  # fmt: skip
+def test_chronological_split_never_moves_the_split_to_make_room(n, fraction, message):
+    with pytest.raises(ValueError, match=message):
+        chronological_split(n, fraction)
 
 
 @pytest.mark.parametrize("fraction", [0.3, 0.8])

@@ -39,3 +39,19 @@ def test_the_scheduler_uses_worker_scope_under_loadfile_only(root_conftest):
     for other in ("load", "loadscope"):
         config = SimpleNamespace(getvalue=lambda name, dist=other: {"dist": dist}[name])
         assert root_conftest.pytest_xdist_make_scheduler(config, log=None) is None
+
+
+def test_a_data_chapter_needs_the_files_its_loaders_read(root_conftest, monkeypatch, tmp_path):
+    """The nbval skip looks for the files where tutorials_lib.data's loaders look for them."""
+    from tutorials_lib import data
+
+    missing = root_conftest.missing_data
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    assert missing("04_bitcoin.ipynb") == [data.BITCOIN_FILE]
+    assert missing("01_rnn_theory.ipynb") == []
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
+    (tmp_path / data.STOCK_FILES["IBM"]).write_text("")
+    assert missing("05_stock_lstm.ipynb") == [data.STOCK_FILES["MSFT"]]
+    assert missing("06_gru_closed_loop.ipynb") == []
+    (tmp_path / data.BITCOIN_FILE).write_text("")
+    assert missing("04_bitcoin.ipynb") == []

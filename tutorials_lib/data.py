@@ -12,6 +12,8 @@ sources' layouts into one frame:
 
 giving an ascending :class:`~pandas.DatetimeIndex` named ``date`` and lower-case columns
 (``open high low close`` plus ``adj_close``, ``volume``, ``volume_quote`` where present).
+A file's rows must run in date order, oldest first or newest first; any other order is an
+error, not silently sorted.
 Every frame records its provenance in ``frame.attrs`` and :func:`describe_source` says it in
 one line, which every notebook prints.
 
@@ -267,7 +269,8 @@ def _numeric_column(
 ) -> tuple[np.ndarray, list[int]]:
     """Parse one column: floats with NaN for empty cells, and the row indices of those cells.
 
-    Non-numeric text is an error, so are negative values and, in price columns, zero.
+    Non-numeric text is an error, so are infinite values (``inf``, ``Infinity``, or a number
+    too large for a float such as ``1e400``), negative values and, in price columns, zero.
     """
     numbers = pd.to_numeric(pd.Series(values, dtype="string"), errors="coerce").to_numpy(
         dtype=float
@@ -279,6 +282,12 @@ def _numeric_column(
                 f"{path}: line {lines[i]}: non-numeric value {values[i]!r} in column {name!r}"
             )
         empty.append(int(i))
+    infinite = np.flatnonzero(np.isinf(numbers))
+    if infinite.size:
+        i = int(infinite[0])
+        raise ValueError(
+            f"{path}: line {lines[i]}: infinite value {values[i]!r} in column {name!r}"
+        )
     finite = ~np.isnan(numbers)
     if name in PRICE_COLUMNS:
         bad = np.flatnonzero(finite & (numbers <= 0))
@@ -306,6 +315,26 @@ def _check_unique_dates(index: pd.DatetimeIndex, lines: list[int], path: Path) -
         raise ValueError(
             f"{path}: duplicate date {first_date.date()} on lines {', '.join(map(str, same))}"
         )
+
+
+def _newest_first(index: pd.DatetimeIndex, dates: list[str], lines: list[int], path: Path) -> bool:
+    """Whether the file's dates run newest first; they must run one way, strictly.
+
+    The first two rows set the direction (a single row counts as oldest first). Run after
+    :func:`_check_unique_dates`, so no two dates are equal. A date that goes the other way is
+    an error naming its line: a file whose rows are shuffled is not silently sorted.
+    """
+    steps = np.diff(index.to_numpy())
+    descending = bool(steps.size and steps[0] < np.timedelta64(0))
+    wrong = np.flatnonzero(steps > np.timedelta64(0) if descending else steps < np.timedelta64(0))
+    if wrong.size:
+        i = int(wrong[0]) + 1
+        raise ValueError(
+            f"{path}: line {lines[i]}: date {dates[i]!r} is out of order: the dates run "
+            f"{'newest' if descending else 'oldest'} first from line {lines[0]}, and line "
+            f"{lines[i - 1]} has {dates[i - 1]!r}"
+        )
+    return descending
 
 
 def _apply_missing_policy(
@@ -355,10 +384,12 @@ def read_prices(
     close`` (plus ``adj_close``, ``volume``, ``volume_quote`` when the file has them).
     ``attrs`` holds ``path``, ``file``, ``sha256``, ``layout``, ``symbol``, ``newest_first``,
     ``missing`` (rows with empty fields), ``ignored_columns`` (header names of columns not
-    kept, e.g. a Unix timestamp) and ``source``. Raises ValueError naming the file
-    and line for: an empty file, missing required columns, unparseable or duplicate dates,
-    non-numeric values, negative values, non-positive prices. ``missing`` is the policy for
-    empty price fields (see the module docstring).
+    kept, e.g. a Unix timestamp) and ``source``. The rows must be in date order, oldest first
+    or newest first (``newest_first``); the frame is sorted oldest first. Raises ValueError
+    naming the file and line for: an empty file, missing required columns, unparseable or
+    duplicate dates, dates out of order, non-numeric or infinite values, negative values,
+    non-positive prices. ``missing`` is the policy for empty price fields (see the module
+    docstring).
     """
     if missing not in ("keep", "drop", "raise"):
         raise ValueError(f"missing must be 'keep', 'drop' or 'raise', got {missing!r}")
@@ -368,7 +399,8 @@ def read_prices(
     raw_header, columns = _read_header(*numbered[header_at], path)
     lines, cells = _read_rows(numbered[header_at + 1 :], columns, path)
 
-    index = _parse_dates(cells.pop("date"), lines, path)
+    dates = cells.pop("date")
+    index = _parse_dates(dates, lines, path)
     symbol = _single_label({c: cells.pop(c) for c in LABEL_COLUMNS if c in cells}, path)
     frame = pd.DataFrame(index=index)
     empty_rows: dict[int, list[str]] = {}
@@ -377,9 +409,8 @@ def read_prices(
         for i in empty:
             empty_rows.setdefault(i, []).append(name)
     _check_unique_dates(index, lines, path)
+    newest_first = _newest_first(index, dates, lines, path)
     frame, missing_list = _apply_missing_policy(frame, empty_rows, lines, missing, path)
-
-    newest_first = bool(len(index) > 1 and index[0] > index[-1])
     frame = frame.sort_index()
     frame.attrs.update(
         {

@@ -2,13 +2,16 @@
 
 The price chapters repeat three steps, collected here:
 
-* **Splitting by date.** :func:`rows_through` counts the rows up to a day; :func:`year_split`
-  puts every row before a calendar year in training and that year in the test span;
-  :func:`last_full_year` finds the latest year the data cover from its first week to its last.
+* **Splitting by date.** :func:`year_split` puts every row before a calendar year in training
+  and that year in the test span; :func:`last_full_year` finds the latest year the data cover
+  from its first week to its last.
 * **Model against baseline.** :func:`versus_baseline` scores one model trained on several seeds
   against a baseline forecast on the same test days: RMSE per seed in the data's own units, a
-  Diebold–Mariano test per seed, and a paired comparison over the seeds; the verdict follows
-  from both tests. :func:`seeds_table` puts several such results next to the baseline.
+  Diebold–Mariano test per seed (on these test days, is the difference beyond the day-to-day
+  noise of the losses?) and a paired comparison over the seeds (on this test span, is it beyond
+  the seed-to-seed noise of training?); the verdict follows from both tests.
+  :func:`holm_family` corrects the verdicts of several such comparisons together (Holm), and
+  :func:`seeds_table` puts several results next to the baseline.
 * **Is the model only lagging?** A forecast that repeats yesterday's value "tracks" the price
   perfectly and knows nothing. :func:`lag_diagnostics` measures how much of that a forecast is.
 """
@@ -16,7 +19,7 @@ The price chapters repeat three steps, collected here:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -29,6 +32,7 @@ from tutorials_lib.metrics import (
     paired_seed_comparison,
     rmse,
 )
+from tutorials_lib.report import significant_text
 
 __all__ = [
     "LagDiagnostics",
@@ -36,12 +40,14 @@ __all__ = [
     "YearSplit",
     "alignment_shift",
     "check_lookback_fits",
+    "format_holm_pvalue",
     "format_pvalue",
+    "holm_adjust",
+    "holm_family",
     "lag_diagnostics",
     "last_full_year",
     "p_text",
     "price_column",
-    "rows_through",
     "seeds_table",
     "versus_baseline",
     "year_split",
@@ -59,10 +65,48 @@ def format_pvalue(p: float) -> str:
     return f"< {PVALUE_FLOOR:g}" if p < PVALUE_FLOOR else f"{p:.2g}"
 
 
+def _p_words(text: str) -> str:
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def p_text(p: float) -> str:
     """``"p = 0.31"`` or ``"p < 0.001"``: a p-value inside a sentence."""
-    text = format_pvalue(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
+    return _p_words(format_pvalue(p))
+
+
+def format_holm_pvalue(raw: float, adjusted: float, family_size: int) -> str:
+    """A Holm-adjusted p-value as text, as :func:`format_pvalue` writes p-values.
+
+    When the raw p-value is below :data:`PVALUE_FLOOR`, its digits mean nothing, and neither do
+    those of the adjusted one: it is then stated as the bound the correction guarantees, at most
+    ``family_size`` times the raw value (``"< 0.008"`` in a family of 8), or ``"< 0.001"``.
+    """
+    family_size = check_int("family_size", family_size, minimum=1)
+    adjusted_text = format_pvalue(adjusted)
+    format_pvalue(raw)  # a p-value, or ValueError
+    if adjusted < raw:
+        raise ValueError(f"an adjusted p-value ({adjusted}) cannot be below the raw one ({raw})")
+    if raw >= PVALUE_FLOOR or adjusted_text.startswith("<"):
+        return adjusted_text
+    return f"< {min(round(family_size * PVALUE_FLOOR, 12), 1.0):g}"
+
+
+def holm_adjust(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values, in the order given.
+
+    The smallest of ``m`` p-values is multiplied by ``m``, the next by ``m - 1``, and so on;
+    each adjusted value is kept at least as large as the one before it and at most 1. A
+    comparison whose adjusted p-value is below ``alpha`` is significant with a probability of
+    at most ``alpha`` of even one false finding in the whole family.
+    """
+    p = as_float_array("pvalues", pvalues, ndim=1)
+    if p.size == 0:
+        raise ValueError("pvalues is empty: a family needs at least one comparison")
+    if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError(f"p-values must lie in [0, 1], got {p.tolist()}")
+    from statsmodels.stats.multitest import multipletests  # as chapters 3 and 4 call it
+
+    return np.asarray(multipletests(p, method="holm")[1], dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- splits by date
@@ -75,24 +119,6 @@ def _dates(dates) -> pd.DatetimeIndex:
     if not index.is_monotonic_increasing or index.has_duplicates:
         raise ValueError("dates must be strictly increasing")
     return index
-
-
-def rows_through(dates, last_day) -> int:
-    """How many rows fall on or before ``last_day``: the ``train_size`` of a split at that day.
-
-    Raises ValueError when no row or every row does (nothing to train on, or nothing to test).
-    """
-    index = _dates(dates)
-    day = pd.Timestamp(last_day)
-    n = int(np.searchsorted(index.values, day.to_datetime64(), side="right"))
-    if n == 0:
-        raise ValueError(f"last_day {day.date()} is before the first date {index[0].date()}")
-    if n == len(index):
-        raise ValueError(
-            f"last_day {day.date()} is on or after the last date {index[-1].date()}: "
-            "nothing would be left to test on"
-        )
-    return n
 
 
 def full_years(dates, slack_days: int = 7) -> list[int]:
@@ -190,6 +216,18 @@ class SeedsVersusBaseline:
     ``dm_statistic`` and ``dm_pvalue`` each seed's Diebold–Mariano test against the baseline
     (negative statistic: the model's squared errors are smaller); ``paired`` compares the
     seeds' RMSEs with the baseline's, seed by seed.
+
+    The two tests answer different questions. The Diebold–Mariano test asks whether, on these
+    test days, the difference in squared errors is beyond the day-to-day noise of the loss
+    differential. The paired test asks whether, on this test span, the difference in RMSE is
+    beyond the seed-to-seed noise of training; against a baseline without seeds it is a
+    one-sample test of the seeds' RMSEs against the baseline's one number, and it says nothing
+    about other test spans.
+
+    After :func:`holm_family`, ``family_size`` is the number of comparisons corrected together,
+    ``paired_pvalue_holm`` the paired p-value and ``dm_pvalue_holm`` the largest DM p-value over
+    the seeds (:attr:`dm_every_pvalue`), each Holm-adjusted over the family; the verdict then
+    uses the adjusted values. Alone (``family_size`` 1), both are None.
     """
 
     name: str
@@ -201,6 +239,19 @@ class SeedsVersusBaseline:
     dm_pvalue: tuple[float, ...]
     paired: PairedComparison
     alpha: float = 0.05
+    family_size: int = 1
+    paired_pvalue_holm: float | None = None
+    dm_pvalue_holm: float | None = None
+
+    def __post_init__(self) -> None:
+        check_int("family_size", self.family_size, minimum=1)
+        adjusted = (self.paired_pvalue_holm, self.dm_pvalue_holm)
+        if (adjusted[0] is None) != (adjusted[1] is None):
+            raise ValueError("give both Holm-adjusted p-values (paired and DM) or neither")
+        if adjusted[0] is None and self.family_size != 1:
+            raise ValueError(
+                f"family_size is {self.family_size} but no Holm-adjusted p-values are given"
+            )
 
     @property
     def mean_rmse(self) -> float:
@@ -225,27 +276,46 @@ class SeedsVersusBaseline:
     def median_dm_pvalue(self) -> float:
         return float(np.median(self.dm_pvalue))
 
+    @property
+    def dm_every_pvalue(self) -> float:
+        """The p-value of "every seed's DM test finds a difference": the largest of them.
+
+        An intersection–union test: the claim needs every seed's test to reject, so its level
+        is that of the weakest one, and no correction over the seeds is needed.
+        """
+        return float(max(self.dm_pvalue))
+
+    @property
+    def corrected(self) -> bool:
+        """Whether the verdict is Holm-corrected over a family (see :func:`holm_family`)."""
+        return self.paired_pvalue_holm is not None
+
     def _direction(self) -> tuple[int, int]:
-        """(sign agreed by every seed's DM test, sign of a significant paired test); 0: none."""
+        """(sign agreed by every seed's DM test, sign of a significant paired test); 0: none.
+
+        Significance is judged on the Holm-adjusted p-values when the result has them.
+        """
+        dm_p = self.dm_every_pvalue if self.dm_pvalue_holm is None else self.dm_pvalue_holm
+        paired_p = (
+            self.paired.pvalue if self.paired_pvalue_holm is None else self.paired_pvalue_holm
+        )
         dm = 0
-        for sign in (-1, 1):
-            if all(
-                np.sign(st) == sign and p < self.alpha
-                for st, p in zip(self.dm_statistic, self.dm_pvalue, strict=True)
-            ):
-                dm = sign
-        paired = int(np.sign(self.paired.mean_diff)) if self.paired.pvalue < self.alpha else 0
+        if dm_p < self.alpha:
+            for sign in (-1, 1):
+                if all(np.sign(st) == sign for st in self.dm_statistic):
+                    dm = sign
+        paired = int(np.sign(self.paired.mean_diff)) if paired_p < self.alpha else 0
         return dm, paired
 
     @property
     def verdict(self) -> str:
-        """What the two tests say, at level ``alpha``.
+        """What the two tests say, at level ``alpha`` (Holm-adjusted after :func:`holm_family`).
 
         ``"better"`` or ``"worse"`` when the Diebold–Mariano test on every seed's test days and
         the paired comparison over seeds agree; ``"better on the test days only"`` (or worse)
-        when every seed's DM test does but the seeds vary too much for the paired test;
-        ``"better across seeds only"`` (or worse) when the paired test does but not every
-        seed's DM test; otherwise ``"no evidence of a difference"``.
+        when every seed's DM test does but the paired test does not; ``"better across seeds
+        only"`` (or worse) when the paired test does but not every seed's DM test; otherwise
+        ``"no evidence of a difference"``.
         """
         dm, paired = self._direction()
         word = {-1: "better", 1: "worse"}
@@ -258,7 +328,11 @@ class SeedsVersusBaseline:
         return "no evidence of a difference"
 
     def sentence(self, units: str = "", digits: int = 4) -> str:
-        """The verdict with its numbers, e.g. for a printed line or a glued phrase."""
+        """The verdict with its numbers, e.g. for a printed line or a glued phrase.
+
+        The p-values are the tests' own; after :func:`holm_family` the Holm-adjusted ones
+        follow, with the size of the family, and the verdict rests on those.
+        """
         unit = f" {units}" if units else ""
         base = self.baseline_name
         n = len(self.seeds)
@@ -269,13 +343,13 @@ class SeedsVersusBaseline:
             claim = f"is worse than {base}"
         elif verdict.endswith("on the test days only"):
             claim = (
-                f"is {verdict.split()[0]} than {base} on every seed's test days, but the seeds "
-                "vary too much for the paired test"
+                f"is {verdict.split()[0]} than {base} on every seed's test days, but not "
+                "significantly across seeds on this test span"
             )
         elif verdict.endswith("across seeds only"):
             claim = (
-                f"is {verdict.split()[0]} than {base} across seeds, but not significantly on "
-                "every seed's test days"
+                f"is {verdict.split()[0]} than {base} across seeds on this test span, but not "
+                "significantly on every seed's test days"
             )
         else:
             claim = f"is not shown to differ from {base}"
@@ -284,10 +358,20 @@ class SeedsVersusBaseline:
             dm = f"DM {p_text(lo)} on every seed" if n > 1 else f"DM {p_text(lo)}"
         else:
             dm = f"DM p from {format_pvalue(lo)} to {format_pvalue(hi)}"
+        tests = f"paired {p_text(self.paired.pvalue)}; {dm}"
+        if self.corrected:
+            m = self.family_size
+            paired = format_holm_pvalue(self.paired.pvalue, self.paired_pvalue_holm, m)
+            every = format_holm_pvalue(self.dm_every_pvalue, self.dm_pvalue_holm, m)
+            largest = "largest DM" if n > 1 else "DM"
+            tests += (
+                f"; Holm-adjusted over {m} comparisons: paired {_p_words(paired)}, "
+                f"{largest} {_p_words(every)}"
+            )
         return (
-            f"{self.name} {claim}: RMSE {self.mean_rmse:.{digits}g}{unit} (mean of {n} seeds) "
-            f"against {self.baseline_rmse:.{digits}g}{unit}, lower on {self.paired.a_wins} of "
-            f"{n} seeds (paired {p_text(self.paired.pvalue)}; {dm})"
+            f"{self.name} {claim}: RMSE {significant_text(self.mean_rmse, digits)}{unit} "
+            f"(mean of {n} seeds) against {significant_text(self.baseline_rmse, digits)}{unit}, "
+            f"lower on {self.paired.a_wins} of {n} seeds ({tests})"
         )
 
     def row(self) -> dict:
@@ -359,6 +443,51 @@ def versus_baseline(
         paired=paired,
         alpha=alpha,
     )
+
+
+def holm_family(results: Sequence[SeedsVersusBaseline]) -> list[SeedsVersusBaseline]:
+    """Correct the verdicts of several comparisons together: copies with Holm-adjusted p-values.
+
+    Each comparison tested at level ``alpha`` alone makes a false finding with probability up to
+    ``alpha``; over many, at least one false finding becomes likely. Holm's step-down method
+    (:func:`holm_adjust`) keeps that probability at ``alpha`` for the whole family. It is applied
+    to each test separately: to the paired p-values over the family, and to the p-values of
+    "every seed's DM test finds a difference" (:attr:`SeedsVersusBaseline.dm_every_pvalue`, the
+    largest over the seeds). The copies keep the raw p-values, carry the adjusted ones and the
+    family's size, and judge their verdicts on the adjusted ones. A family of one changes
+    nothing but the record that it was corrected.
+
+    Every result must use the same ``alpha``; no two may compare the same model with the same
+    baseline (the family would count one comparison twice).
+    """
+    results = list(results)
+    if not results:
+        raise ValueError("results is empty: a family needs at least one comparison")
+    for r in results:
+        if not isinstance(r, SeedsVersusBaseline):
+            raise ValueError(
+                f"every member of the family must be a SeedsVersusBaseline, got {type(r).__name__}"
+            )
+    alphas = sorted({r.alpha for r in results})
+    if len(alphas) > 1:
+        raise ValueError(f"the family mixes levels alpha {alphas}: correct each level apart")
+    seen = set()
+    for r in results:
+        key = (r.name, r.baseline_name)
+        if key in seen:
+            raise ValueError(f"{r.name!r} against {r.baseline_name!r} is in the family twice")
+        seen.add(key)
+    paired = holm_adjust([r.paired.pvalue for r in results])
+    dm = holm_adjust([r.dm_every_pvalue for r in results])
+    return [
+        replace(
+            r,
+            family_size=len(results),
+            paired_pvalue_holm=float(p),
+            dm_pvalue_holm=float(d),
+        )
+        for r, p, d in zip(results, paired, dm, strict=True)
+    ]
 
 
 def seeds_table(results: Sequence[SeedsVersusBaseline]) -> pd.DataFrame:
@@ -436,7 +565,8 @@ class LagDiagnostics(NamedTuple):
     * ``predicted_move_corr``: correlation of the predicted move ``predicted - previous`` with
       the actual move. Near 0, the forecast knows nothing about the direction or size of the move.
     * ``direction_hit_rate``: share of days on which the predicted move has the actual move's
-      sign (days without a move left out); 0.5 is a coin.
+      sign, over the days on which both the actual and the predicted move are non-zero; 0.5 is
+      a coin.
     * ``best_shift`` and ``shift_rmse``: see :func:`alignment_shift`.
     """
 
@@ -467,13 +597,15 @@ def lag_diagnostics(actual, predicted, previous, max_shift: int = 5) -> LagDiagn
         if np.std(v) == 0:
             raise ValueError(f"{label} is constant: its correlation is undefined")
     error = actual - predicted
+    if np.std(error) == 0:
+        raise ValueError("the error is constant: its correlation with the move is undefined")
     moved = (move != 0) & (predicted_move != 0)
     if not moved.any():
         raise ValueError("no day has both an actual and a predicted move")
     hits = np.sign(move[moved]) == np.sign(predicted_move[moved])
     shift, scores = alignment_shift(actual, predicted, max_shift)
     return LagDiagnostics(
-        error_move_corr=float(np.corrcoef(error, move)[0, 1]) if np.std(error) > 0 else 0.0,
+        error_move_corr=float(np.corrcoef(error, move)[0, 1]),
         predicted_move_corr=float(np.corrcoef(predicted_move, move)[0, 1]),
         direction_hit_rate=float(np.mean(hits)),
         best_shift=shift,

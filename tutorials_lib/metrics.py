@@ -89,7 +89,8 @@ class DieboldMarianoResult(NamedTuple):
 
     ``mean_diff`` is the mean of ``|e_a|^p - |e_b|^p``: negative when A has the smaller loss.
     ``pvalue`` is two-sided: small means the two forecasts' accuracies differ. ``lags`` is the
-    number of autocovariances of the loss differential in its long-run variance.
+    truncation lag: the loss differential's autocovariances at lags 1 to ``lags`` enter its
+    long-run variance.
     """
 
     statistic: float
@@ -109,13 +110,16 @@ def _autocovariance(d: np.ndarray, lag: int) -> float:
 
 
 def andrews_lags(d, minimum: int = 0) -> int:
-    """Newey–West lag count for the loss differential ``d`` by Andrews' AR(1) plug-in rule.
+    """Newey–West lag count for the loss differential ``d`` from Andrews' AR(1) plug-in rule.
 
-    Andrews (1991) fits an AR(1) to the series and sets the Bartlett kernel's bandwidth to
-    ``1.1447 (alpha n)^(1/3)`` with ``alpha = 4 rho^2 / ((1 - rho)^2 (1 + rho)^2)``: the more
-    persistent the series, the more lags its long-run variance needs. ``rho`` is the lag-1
-    sample autocorrelation (below 1 in size). Returns the whole part of the bandwidth, at
-    least ``minimum`` and at most ``n - 1``.
+    Andrews (1991) fits an AR(1) to the series and gives the Bartlett kernel the bandwidth
+    ``S = 1.1447 (alpha n)^(1/3)`` with ``alpha = 4 rho^2 / ((1 - rho)^2 (1 + rho)^2)``: the
+    more persistent the series, the more lags its long-run variance needs. ``rho`` is the
+    lag-1 sample autocorrelation (below 1 in size). Returns the truncation lag
+    ``L = floor(S)``, raised to ``minimum`` and capped at ``n - 1``. :func:`diebold_mariano`
+    then weights lag ``j <= L`` by ``1 - j/(L+1)``, the Newey–West practice (the weights of
+    R's ``sandwich::NeweyWest(lag = L)`` and statsmodels' HAC with ``maxlags = L``), not by
+    Andrews' ``1 - j/S`` with the unrounded ``S``.
     """
     d = as_float_array("d", d, ndim=1)
     n = len(d)
@@ -145,11 +149,14 @@ def diebold_mariano(
     differential's long-run variance gives, and compares the statistic with Student's t with
     ``n - 1`` degrees of freedom, two-sided. Two variances:
 
-    * ``"newey-west"`` (default): Bartlett-weighted autocovariances (weights ``1 - j/(L+1)``)
-      up to lag ``L = lags``, or, when ``lags`` is None, the lag count of
-      :func:`andrews_lags`, at least ``horizon - 1``. It allows for serially correlated
-      differentials: a forecast that lags the series, or paths whose errors persist, has
-      them even one step ahead. It assumes a covariance-stationary differential, and on few
+    * ``"newey-west"`` (default): the autocovariances up to lag ``L`` with Newey–West
+      (Bartlett) weights ``1 - j/(L+1)``, where ``L = lags`` or, when ``lags`` is None,
+      ``L = andrews_lags(d, minimum=horizon - 1)``: the whole part of Andrews' bandwidth
+      ``S``, at least ``horizon - 1``, taken as the truncation lag (so the weights are
+      ``1 - j/(L+1)``, not Andrews' ``1 - j/S``). This is statsmodels' HAC variance of the
+      mean with ``maxlags = L`` and no small-sample correction. It allows for serially
+      correlated differentials: a forecast that lags the series, or paths whose errors
+      persist, has them even one step ahead. It assumes a covariance-stationary differential, and on few
       days with strong autocorrelation its p-values are still somewhat too small.
     * ``"hln"``: the autocovariances up to lag ``horizon - 1`` unweighted, with the
       Harvey–Leybourne–Newbold small-sample factor: R's ``forecast::dm.test``. It assumes the

@@ -22,8 +22,10 @@ __all__ = [
     "Table",
     "describe_machine",
     "glue_number",
+    "glue_significant",
     "show_table",
     "significant",
+    "significant_text",
     "upper_bound",
 ]
 
@@ -43,20 +45,65 @@ def significant(value: float, digits: int = 4) -> float:
     return float(f"{value:.{digits}g}")
 
 
+def significant_text(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits as text, trailing zeros kept.
+
+    ``significant_text(9.9, 3)`` is ``"9.90"`` and ``significant_text(0.001034, 2)`` is
+    ``"0.0010"``: Python's ``g`` format drops those zeros (``"9.9"``, ``"0.001"``), and the
+    number then reads as less precise than it is; ``#g`` keeps them but writes ``"125."``
+    and ``"1.23e+03"``.
+    """
+    if isinstance(digits, bool) or not isinstance(digits, numbers.Integral) or digits < 1:
+        raise ValueError(f"digits must be >= 1, got {digits!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"value must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"value must be finite, got {value}")
+    mantissa = f"{value:.{digits - 1}e}"  # rounds, and gives the rounded value's exponent
+    exponent = int(mantissa.split("e")[1])
+    return f"{float(mantissa):.{max(digits - 1 - exponent, 0)}f}"
+
+
+def glue_significant(name: str, value: float, digits: int) -> str:
+    """Glue ``value`` as :func:`significant_text` (hidden) and return that text.
+
+    For prose: ``{glue:text}`name``` then shows the number with the digits it means,
+    trailing zeros included, where :func:`glue_number`'s rounded float would lose them.
+    """
+    from myst_nb import glue
+
+    text = significant_text(value, digits)
+    glue(name, text, display=False)
+    return text
+
+
 def upper_bound(value: float, floor: float = ROUNDOFF) -> str:
     """Text for a small non-negative quantity: ``"below 1e-12"`` under ``floor``, else 1e-07 style.
 
     For differences that are zero up to round-off, whose digits differ from CPU to CPU: the
-    bound is what the result means. Above the floor the value is shown as the power of ten
-    that bounds it (``2.3e-08`` -> ``"below 1e-07"``), which also holds on other CPUs.
+    bound is what the result means, and it also holds on other CPUs. The bound is the larger
+    of ``floor`` and the smallest power of ten above the value (``2.3e-08`` -> ``"below
+    1e-7"``; an exact power of ten is not below itself, so ``1e-07`` -> ``"below 1e-6"``).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
         raise ValueError(f"value must be a non-negative real number, got {value!r}")
-    if not floor > 0:
-        raise ValueError(f"floor must be > 0, got {floor!r}")
-    bound = max(float(floor), 10.0 ** math.ceil(math.log10(value))) if value > 0 else floor
-    if bound == value:  # an exact power of ten is not below itself
-        bound *= 10
+    if not math.isfinite(value):
+        raise ValueError(f"value must be finite, got {value!r}")
+    if isinstance(floor, bool) or not isinstance(floor, numbers.Real) or not 0 < floor < math.inf:
+        raise ValueError(f"floor must be a finite number > 0, got {floor!r}")
+    bound = float(floor)
+    if value > 0:
+        # The smallest power of ten at or above value. Each candidate is parsed from its
+        # decimal text, so it is the float nearest that power: repeated multiplication by 10
+        # drifts (1e-6 * 10 is 9.999999999999999e-06), and log10 rounds (log10 of a value just
+        # above a power of ten can come out as that power's exponent).
+        exponent = math.floor(math.log10(value)) - 1  # below the answer: the loop finds it
+        while float(f"1e{exponent}") < value:
+            exponent += 1
+        bound = max(bound, float(f"1e{exponent}"))
+        if bound == value:  # an exact power of ten is not below itself
+            bound = float(f"1e{exponent + 1}")
     return f"below {bound:.0e}".replace("e-0", "e-").replace("e+0", "e+")
 
 

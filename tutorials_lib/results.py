@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -43,6 +44,10 @@ FIRST_APPENDIX = "90"
 STAMP_FORMAT = "%Y-%m-%d %H:%M UTC"
 
 
+#: The fields of an :class:`Experiment` that may be None.
+_OPTIONAL = ("source_reported", "baseline", "baseline_name", "dm_pvalue")
+
+
 @dataclass(frozen=True)
 class Experiment:
     """One experiment of a source, side by side with the book's measurement.
@@ -55,6 +60,10 @@ class Experiment:
     long-run variance that test used (one of
     :data:`~tutorials_lib.metrics.DM_VARIANCES`); ``n_seeds`` how many training seeds
     ``value`` averages over.
+
+    The figures must be real numbers (NumPy scalars included, booleans and text not) and are
+    stored as ``float``, ``n_seeds`` as an ``int`` of at least 1, the text fields as ``str``:
+    a record always turns into JSON. A bad field is a ValueError naming it.
     """
 
     source: str
@@ -73,10 +82,26 @@ class Experiment:
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
             raise ValueError(f"source must name a seed file, got {self.source!r}")
+        if not isinstance(self.experiment, str):
+            raise ValueError(f"experiment must be text, got {self.experiment!r}")
+        for name in ("metric", "units", "note", "source_reported", "baseline_name"):
+            v = getattr(self, name)
+            if not isinstance(v, str) and not (v is None and name in _OPTIONAL):
+                raise ValueError(f"{self.experiment}: {name} must be text, got {v!r}")
         for name in ("value", "baseline", "dm_pvalue"):
             v = getattr(self, name)
-            if v is not None and not math.isfinite(float(v)):
+            if v is None and name in _OPTIONAL:
+                continue
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise ValueError(f"{self.experiment}: {name} must be a real number, got {v!r}")
+            if not math.isfinite(v):
                 raise ValueError(f"{self.experiment}: {name} must be finite, got {v!r}")
+            object.__setattr__(self, name, float(v))  # frozen: set once, here
+        if isinstance(self.n_seeds, bool) or not isinstance(self.n_seeds, numbers.Integral):
+            raise ValueError(f"{self.experiment}: n_seeds must be an integer, got {self.n_seeds!r}")
+        if self.n_seeds < 1:
+            raise ValueError(f"{self.experiment}: n_seeds must be >= 1, got {self.n_seeds}")
+        object.__setattr__(self, "n_seeds", int(self.n_seeds))
         if self.dm_pvalue is not None and not 0 <= self.dm_pvalue <= 1:
             raise ValueError(
                 f"{self.experiment}: dm_pvalue must be in [0, 1], got {self.dm_pvalue}"
@@ -88,14 +113,20 @@ class Experiment:
             )
 
 
-def _rounded(record: Mapping) -> dict:
-    out = {}
-    for key, value in record.items():
-        if isinstance(value, float):
-            out[key] = significant(value, 6)
-        else:
-            out[key] = value
-    return out
+def _rounded(value):
+    """``value`` for JSON: every real number in it, at any depth, a float of six significant
+    digits, every integer an ``int`` (NumPy scalars included); tuples become lists."""
+    if isinstance(value, Mapping):
+        return {key: _rounded(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return significant(value, 6)
+    return value
 
 
 def record_results(
@@ -108,7 +139,9 @@ def record_results(
 
     Writes nothing when no directory is set. Returns None either way, so a notebook cell that
     ends with this call shows the same (no) output whether or not a results file is written.
-    Floats are stored with six significant digits, the precision the appendix shows at most.
+    Floats, in the experiments and anywhere in ``parameters`` (nested lists and mappings
+    included), are stored with six significant digits, the precision the appendix shows at
+    most.
     """
     if not experiments:
         raise ValueError(f"{chapter}: no experiments to record")
@@ -132,7 +165,8 @@ def load_results(path: str | os.PathLike) -> tuple[dict, list[Experiment]]:
     """Read a results file back: ``(parameters, experiments)``.
 
     A record without ``dm_variance`` has the p-values of the classic test (``"hln"``), the
-    only one the library had before it offered the Newey–West variance.
+    only one the library had before it offered the Newey–West variance. Raises ValueError
+    naming the file for one that is not a results file or holds an invalid experiment.
     """
     path = Path(path)
     try:
@@ -141,6 +175,8 @@ def load_results(path: str | os.PathLike) -> tuple[dict, list[Experiment]]:
         return payload["parameters"], experiments
     except (KeyError, TypeError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: not a results file ({err})") from err
+    except ValueError as err:  # an invalid Experiment
+        raise ValueError(f"{path}: {err}") from err
 
 
 def read_run(folder: str | Path) -> dict:
@@ -233,10 +269,14 @@ def chapter_seconds(run: Mapping) -> dict[str, float]:
 
 def read_parameter_file(path: str | os.PathLike) -> dict:
     """The parameters of a papermill YAML parameter file; ValueError, naming the file, unless
-    it holds a mapping of parameter names to values (an empty file holds none)."""
+    it is valid YAML holding a mapping of parameter names to values (an empty file holds none).
+    """
     import yaml
 
-    loaded = yaml.safe_load(Path(path).read_text()) or {}
+    try:
+        loaded = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(loaded, dict):
         raise ValueError(f"{path}: expected a mapping of parameter names to values")
     return loaded

@@ -24,14 +24,23 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tutorials_lib._checks import as_float_array, check_int
 
+if TYPE_CHECKING:  # imported where it is used, so that importing this module stays light
+    import tensorflow as tf
+
 __all__ = [
+    "ADAM_BETA_1",
+    "ADAM_BETA_2",
+    "ADAM_EPSILON",
     "BLOCKS",
     "Networks",
+    "adam_rate",
+    "adam_update",
     "batch_order",
     "initial_networks",
     "pad_start",
@@ -42,8 +51,36 @@ __all__ = [
 #: Cell types and the number of fused weight blocks each has in Keras.
 BLOCKS = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 
-# keras.optimizers.Adam's defaults.
-_BETA_1, _BETA_2, _EPSILON = 0.9, 0.999, 1e-7
+#: keras.optimizers.Adam's defaults.
+ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
+
+
+def adam_rate(learning_rate: float | tf.Tensor, step: float | tf.Tensor) -> tf.Tensor:
+    """Adam's bias-corrected step size for update number ``step`` (1 for the first), a float32
+    tensor, computed as Keras 3's ``Adam.update_step`` computes it."""
+    import tensorflow as tf
+
+    return (
+        learning_rate
+        * tf.sqrt(1 - tf.pow(tf.constant(ADAM_BETA_2), step))
+        / (1 - tf.pow(tf.constant(ADAM_BETA_1), step))
+    )
+
+
+def adam_update(
+    grad: tf.Tensor, m: tf.Tensor | tf.Variable, v: tf.Tensor | tf.Variable, rate: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """One Adam update of one weight, in Keras 3's operations and order: ``(m, v, delta)``.
+
+    ``m`` and ``v`` are the weight's first and second moments before the update, ``rate``
+    the step size of :func:`adam_rate`; returns the new moments and ``delta``, which the
+    update subtracts from the weight.
+    """
+    import tensorflow as tf
+
+    m = m + (grad - m) * (1 - ADAM_BETA_1)
+    v = v + (tf.square(grad) - v) * (1 - ADAM_BETA_2)
+    return m, v, (m * rate) / (tf.sqrt(v) + ADAM_EPSILON)
 
 
 def _check_cell(cell: str) -> str:
@@ -407,11 +444,12 @@ def train(
             loss = tf.add_n([tf.reduce_sum(tf.reduce_mean(e, axis=1)) for e in errors])
         grads = tape.gradient(loss, flat)
         iterations.assign_add(1.0)
-        alpha = learning_rate * tf.sqrt(1.0 - _BETA_2**iterations) / (1.0 - _BETA_1**iterations)
+        rate = adam_rate(learning_rate, iterations)
         for var, g, (m, v) in zip(flat, grads, moments, strict=True):  # keras.optimizers.Adam
-            m.assign_add((g - m) * (1.0 - _BETA_1))
-            v.assign_add((g * g - v) * (1.0 - _BETA_2))
-            var.assign_sub((m * alpha) / (tf.sqrt(v) + _EPSILON))
+            new_m, new_v, delta = adam_update(g, m, v, rate)
+            m.assign(new_m)
+            v.assign(new_v)
+            var.assign_sub(delta)
 
     for idx in order:
         train_step(tf.constant(idx, dtype=tf.int32))

@@ -1,7 +1,7 @@
-"""Synthetic sequence tasks that need memory: what a gate buys can be measured on them.
+"""A synthetic sequence task that needs memory: what a gate buys can be measured on it.
 
-Each generator returns ``(x, y)`` with ``x`` of shape (samples, time, features), ready for a
-Keras recurrent layer, and is reproducible from its ``seed``.
+:func:`delayed_recall` returns inputs of shape (samples, time, features), ready for a Keras
+recurrent layer, with their targets and delays, reproducibly from its ``seed``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 
 from tutorials_lib._checks import check_int, check_seed
 
-__all__ = ["adding_problem", "delayed_recall"]
+__all__ = ["delayed_recall"]
 
 
 def delayed_recall(
@@ -50,27 +50,3 @@ def delayed_recall(
     x[:, :, 0] = values
     x[rows, marked, 1] = 1.0
     return x, values[rows, marked].astype(np.float32), delay.astype(np.int64)
-
-
-def adding_problem(n: int, length: int, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The adding problem of Hochreiter and Schmidhuber (1997): sum the two marked values.
-
-    Feature 0 holds uniform values in [0, 1); feature 1 marks two steps, one in the first half
-    of the sequence and one in the second. The target is the sum of the two marked values.
-    Predicting the mean, 1, gives a mean squared error of 1/6: the baseline to beat.
-
-    Returns ``x`` float32 (n, length, 2) and ``y`` float32 (n,).
-    """
-    n = check_int("n", n, minimum=1)
-    length = check_int("length", length, minimum=2)
-    rng = np.random.default_rng(check_seed("seed", seed, allow_none=True))
-    values = rng.random((n, length))
-    half = length // 2
-    first = rng.integers(0, half, size=n)
-    second = rng.integers(half, length, size=n)
-    marks = np.zeros((n, length))
-    marks[np.arange(n), first] = 1.0
-    marks[np.arange(n), second] = 1.0
-    x = np.stack([values, marks], axis=-1).astype(np.float32)
-    y = (values[np.arange(n), first] + values[np.arange(n), second]).astype(np.float32)
-    return x, y

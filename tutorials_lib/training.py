@@ -8,8 +8,8 @@ each run one call that is reproducible from its seed:
   architecture's training and prediction graphs are traced once, not once per seed.
 * :func:`choose_epochs` holds out the *last* part of the training windows (a chronological
   validation slice), trains on the rest and returns the epoch with the lowest validation
-  loss; :func:`fit_with_chosen_epochs` then refits on *all* training windows with that count,
-  so no training target is wasted and the test span is never looked at.
+  loss, with the search run whose validation curve the choice came from; the test span is
+  never looked at.
 * :func:`predict` runs the model in batches through one compiled call (``predict`` itself
   costs tens of milliseconds a call).
 * :class:`ParallelLSTMTrainer` trains several ``LSTM(units) -> Dense(1)`` regressions (seeds
@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from tutorials_lib._checks import as_float_array, check_int
 from tutorials_lib.repro import set_seed
+from tutorials_lib.side_by_side import adam_rate, adam_update
 from tutorials_lib.walk_forward import batch_plan
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
     "TapeTrainer",
     "choose_epochs",
     "fit_seeded",
-    "fit_with_chosen_epochs",
     "lstm_dense_weights",
     "predict",
 ]
@@ -202,6 +202,7 @@ def choose_epochs(
     only the past. Returns ``(best_epochs, result_of_the_search_run)``.
     """
     X, y = _arrays(X, y)
+    max_epochs = check_int("max_epochs", max_epochs, minimum=1)
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
     cut = len(X) - int(round(len(X) * validation_fraction))
@@ -215,34 +216,6 @@ def choose_epochs(
         optimizer=optimizer, validation=(X[cut:], y[cut:]), shuffle=shuffle,
     )  # fmt: skip
     return int(np.argmin(search.val_loss)) + 1, search
-
-
-def fit_with_chosen_epochs(
-    build: Builder,
-    X,
-    y,
-    *,
-    seed: int,
-    max_epochs: int,
-    batch_size: int,
-    validation_fraction: float = 0.1,
-    optimizer: OptimizerFactory = lambda: keras.optimizers.Adam(1e-3),
-    shuffle: bool = True,
-) -> tuple[FitResult, FitResult]:
-    """Choose the epoch count on a chronological validation slice, then refit on all of X, y.
-
-    Returns ``(final, search)``: the model refitted on every training window with the chosen
-    count, and the search run (its ``val_loss`` curve shows why that count was chosen).
-    """
-    best, search = choose_epochs(
-        build, X, y, seed=seed, max_epochs=max_epochs, batch_size=batch_size,
-        validation_fraction=validation_fraction, optimizer=optimizer, shuffle=shuffle,
-    )  # fmt: skip
-    final = fit_seeded(
-        build, X, y, seed=seed, epochs=best, batch_size=batch_size, optimizer=optimizer,
-        shuffle=shuffle,
-    )  # fmt: skip
-    return final, search
 
 
 def predict(model: keras.Model, X, batch_size: int = 1024) -> np.ndarray:
@@ -264,8 +237,6 @@ def predict(model: keras.Model, X, batch_size: int = 1024) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Several LSTM(units) -> Dense(1) regressions trained side by side in one compiled graph.
 # --------------------------------------------------------------------------------------------
-
-_ADAM_BETA_1, _ADAM_BETA_2, _ADAM_EPSILON = 0.9, 0.999, 1e-7  # Keras' Adam defaults
 
 
 @dataclass
@@ -420,18 +391,13 @@ def _lstm_gradients(params, x, d_pred, h_last, cache, perm):
 
 
 def _adam(params, grads, m, v, step, learning_rate):
-    """One Adam step, written as Keras 3's ``Adam.update_step`` computes it."""
+    """One Adam step of every weight, as Keras 3's ``Adam.update_step`` computes it."""
     local_step = step + 1.0
-    alpha = (
-        learning_rate
-        * tf.sqrt(1 - tf.pow(tf.constant(_ADAM_BETA_2), local_step))
-        / (1 - tf.pow(tf.constant(_ADAM_BETA_1), local_step))
-    )
+    rate = adam_rate(learning_rate, local_step)
     new_p, new_m, new_v = [], [], []
     for p, g, m_k, v_k in zip(params, grads, m, v, strict=True):
-        m_k = m_k + (g - m_k) * (1 - _ADAM_BETA_1)
-        v_k = v_k + (tf.square(g) - v_k) * (1 - _ADAM_BETA_2)
-        new_p.append(p - (m_k * alpha) / (tf.sqrt(v_k) + _ADAM_EPSILON))
+        m_k, v_k, delta = adam_update(g, m_k, v_k, rate)
+        new_p.append(p - delta)
         new_m.append(m_k)
         new_v.append(v_k)
     return new_p, new_m, new_v, local_step

@@ -180,6 +180,22 @@ def _batch_size_of(model: keras.Model) -> int | None:
     return None if shape is None else shape[0]
 
 
+def _check_shuffle(shuffle: bool, stateful: bool) -> bool:
+    """``shuffle`` as a bool; shuffling a model with stateful layers is refused.
+
+    A stateful layer carries its states from one batch into the next, so its batches must
+    come in time order: shuffled, each batch would start from the states of an unrelated one.
+    """
+    if not isinstance(shuffle, bool | np.bool_):
+        raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
+    if shuffle and stateful:
+        raise ValueError(
+            "shuffle=True with a stateful model: its batches carry states into the next and "
+            "must come in order; pass shuffle=False"
+        )
+    return bool(shuffle)
+
+
 def batch_plan(
     n: int, capacity: int, batch_size: int, shuffle: bool, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -318,11 +334,14 @@ class WalkForward:
         """Walk forward from ``first_step`` to the last sample of ``X``/``y``.
 
         ``X`` is (n, lookback, features), ``y`` (n,). ``seed`` drives the shuffling (a NumPy
-        generator); weights and dropout come from the model (or ``init_from``).
+        generator); weights and dropout come from the model (or ``init_from``). A model
+        with stateful layers takes its batches in order: it needs ``shuffle=False``
+        (ValueError otherwise).
         """
         X, y, first_step = _check_data(X, y, first_step)
         epochs = check_int("epochs", epochs, minimum=1)
         seed = check_int("seed", seed, minimum=0)
+        shuffle = _check_shuffle(shuffle, self.stateful)
         shape = tuple(self.model.inputs[0].shape[1:])
         if X.shape[1:] != shape:
             raise ValueError(f"X windows must have shape {shape}, got {X.shape[1:]}")
@@ -366,7 +385,8 @@ def walk_forward(
     """One walk-forward run with a new :class:`WalkForward` trainer (see there).
 
     For many runs on one architecture, build a :class:`WalkForward` once and call its
-    ``run`` with ``init_from`` a freshly seeded model: that skips the tracing.
+    ``run`` with ``init_from`` a freshly seeded model: that skips the tracing. A model with
+    stateful layers needs ``shuffle=False``.
     """
     engine = WalkForward(
         model, batch_size=batch_size, learning_rate=learning_rate, jit_compile=jit_compile
@@ -387,15 +407,25 @@ def fit_walk_forward(
 ) -> WalkForwardResult:
     """The plain Keras walk-forward loop: ``fit``, ``predict`` and ``evaluate`` at every step.
 
-    Compiles ``model`` with :func:`compile_for_fit`. For a model with stateful
-    layers it fits one epoch at a time without shuffling and resets the states after each
-    epoch and before predicting, as :class:`WalkForward` does. Kept as the reference the
-    fast trainer is checked against, and for the speed comparison.
+    Compiles ``model`` with :func:`compile_for_fit`. For a model with stateful layers
+    (which needs ``shuffle=False``) it fits one epoch at a time and resets the states after
+    each epoch and before predicting, as :class:`WalkForward` does. Each step predicts one
+    sample, so a model with a fixed batch size (a stateful one) must have batch size 1, and
+    ``batch_size`` must be 1 too. Kept as the reference the fast trainer is checked against,
+    and for the speed comparison.
     """
     X, y, first_step = _check_data(X, y, first_step)
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     stateful = bool(stateful_layers(model))
+    shuffle = _check_shuffle(shuffle, stateful)
+    fixed = _batch_size_of(model)
+    if fixed is not None and (fixed != 1 or batch_size != 1):
+        raise ValueError(
+            "fit_walk_forward predicts one sample per step, so a model with a fixed batch "
+            f"size needs batch size 1 and batch_size=1: got a model of batch size {fixed} "
+            f"and batch_size={batch_size} (WalkForward serves any fixed batch size)"
+        )
     compile_for_fit(model, learning_rate)
     history = LossHistory()
     preds, losses = [], []

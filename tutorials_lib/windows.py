@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import TransformerMixin, clone
 from sklearn.preprocessing import StandardScaler
 
-from tutorials_lib._checks import as_float_array, check_int
+from tutorials_lib._checks import as_float_array, check_float, check_int
 
 __all__ = ["ScaledWindows", "chronological_split", "scaled_windows", "sliding_windows"]
 
@@ -45,13 +45,22 @@ def sliding_windows(values, lookback: int, horizon: int = 1) -> tuple[np.ndarray
 def chronological_split(n: int, train_fraction: float) -> int:
     """Return the index that puts the first ``train_fraction`` of ``n`` samples in training.
 
-    The split is by time, never shuffled: everything before the index is the past.
+    The index is ``round(n * train_fraction)``. The split is by time, never shuffled:
+    everything before the index is the past. Raises ValueError when ``train_fraction`` is
+    not a number strictly between 0 and 1, or when the index would leave no sample for
+    training or none for testing (it is never moved to make room).
     """
     n = check_int("n", n, minimum=2)
-    if not 0.0 < float(train_fraction) < 1.0:
-        raise ValueError(f"train_fraction must be strictly between 0 and 1, got {train_fraction}")
-    split = int(round(n * float(train_fraction)))
-    return min(max(split, 1), n - 1)
+    train_fraction = check_float(
+        "train_fraction", train_fraction, 0.0, 1.0, low_open=True, high_open=True
+    )
+    split = int(round(n * train_fraction))
+    if not 0 < split < n:
+        raise ValueError(
+            f"train_fraction={train_fraction} of n={n} samples gives {split} training samples "
+            f"and {n - split} test samples: both must be at least 1"
+        )
+    return split
 
 
 @dataclass(frozen=True)
