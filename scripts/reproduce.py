@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from run_notebooks import chapters, execute, machine_description, utc_stamp  # noqa: E402
+from run_notebooks import chapters, execute, merge_run_tasks, utc_stamp  # noqa: E402
 
 from tutorials_lib.results import (  # noqa: E402
     FIRST_APPENDIX,
@@ -264,21 +264,14 @@ def _write_run(results: list[TaskResult], output_dir: Path, where: str) -> None:
     """``run.json``: where each task ran and how long it took, merged with earlier runs."""
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / "run.json"
-    earlier = json.loads(path.read_text()).get("tasks", []) if path.is_file() else []
-    fresh = {r.chapter for r in results}
-    record = {
-        "cluster": where,
-        "machine": machine_description(),
-        "tasks": sorted(
-            [t for t in earlier if t["chapter"] not in fresh]
-            + [
-                {k: v for k, v in asdict(r).items() if k not in ("notebook", "results", "extra")}
-                | {"seconds": round(r.seconds, 1)}
-                for r in results
-            ],
-            key=lambda t: t["chapter"],
-        ),
-    }
+    earlier = json.loads(path.read_text()) if path.is_file() else {"tasks": []}
+    fresh = [
+        {k: v for k, v in asdict(r).items() if k not in ("notebook", "results", "extra")}
+        | {"seconds": round(r.seconds, 1)}
+        for r in results
+    ]
+    merged = merge_run_tasks(earlier, fresh)
+    record = {"cluster": where, "machine": merged["machine"], "tasks": merged["tasks"]}
     path.write_text(json.dumps(record, indent=1) + "\n")
 
 

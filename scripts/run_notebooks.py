@@ -53,17 +53,35 @@ def chapters() -> list[Path]:
     return sorted(BOOK.glob("[0-9][0-9]_*.md"))
 
 
+def merge_run_tasks(record: dict, fresh: list[dict]) -> dict:
+    """``record`` (a run.json) with ``fresh`` tasks replacing those of the same chapters.
+
+    Each fresh task is stamped with this machine, and so is the record's ``machine`` (the
+    latest run's). An earlier task without a machine of its own takes the machine the record
+    named before this merge, the one it was recorded with, so that a run on another machine
+    does not relabel the tasks it did not run.
+    """
+    machine = machine_description()
+    before = record.get("machine")
+    tasks = {
+        t["chapter"]: t if "machine" in t or before is None else t | {"machine": before}
+        for t in record.get("tasks", [])
+    }
+    tasks |= {t["chapter"]: t | {"machine": machine} for t in fresh}
+    return {k: v for k, v in record.items() if k not in ("machine", "tasks")} | {
+        "machine": machine,
+        "tasks": [tasks[k] for k in sorted(tasks)],
+    }
+
+
 def record_run_time(md: Path, seconds: float, results_dir: Path) -> None:
     """Keep the latest run time of each chapter in ``results_dir/run.json`` (machine named)."""
     path = results_dir / "run.json"
     record = json.loads(path.read_text()) if path.is_file() else {"tasks": []}
-    tasks = {t["chapter"]: t for t in record.get("tasks", [])}
-    tasks[md.stem] = {"chapter": md.stem, "seconds": round(seconds, 1), "parameters_file": None,
-                      "finished": utc_stamp()}  # fmt: skip
-    record["machine"] = machine_description()
-    record["tasks"] = [tasks[k] for k in sorted(tasks)]
+    task = {"chapter": md.stem, "seconds": round(seconds, 1), "parameters_file": None,
+            "finished": utc_stamp()}  # fmt: skip
     results_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    path.write_text(json.dumps(merge_run_tasks(record, [task]), indent=1) + "\n")
 
 
 def utc_stamp() -> str:

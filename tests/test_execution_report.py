@@ -15,7 +15,13 @@ sys.path.insert(0, str(ROOT / "_ext"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from execution_report import data_lines, parameter_defaults, read_run  # noqa: E402
-from run_notebooks import record_run_time, stable_run_record, strip_volatile  # noqa: E402
+from run_notebooks import (  # noqa: E402
+    machine_description,
+    merge_run_tasks,
+    record_run_time,
+    stable_run_record,
+    strip_volatile,
+)
 
 
 def executed_notebook(path: Path, papermill: dict | None = None) -> Path:
@@ -113,3 +119,23 @@ def test_record_run_time_keeps_other_chapters_and_stamps_each_run(tmp_path: Path
     for task in run["tasks"]:
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", task["finished"]), task
     assert run["machine"]["cores"] >= 1
+    assert all(task["machine"] == run["machine"] for task in run["tasks"])
+
+
+def test_a_merged_run_keeps_the_machine_each_task_ran_on():
+    other = {"cores": 64, "cpu": "another CPU", "simd": "AVX2", "python": "3.11.0"}
+    earlier = {
+        "cluster": "elsewhere",
+        "machine": other,  # the machine of the run that made both tasks below
+        "tasks": [{"chapter": "01_a", "seconds": 1.0}, {"chapter": "02_b", "seconds": 2.0}],
+    }
+    merged = merge_run_tasks(earlier, [{"chapter": "02_b", "seconds": 3.0}])
+    here = machine_description()
+    assert merged["machine"] == here and merged["cluster"] == "elsewhere"
+    assert merged["tasks"] == [
+        {"chapter": "01_a", "seconds": 1.0, "machine": other},  # not relabelled
+        {"chapter": "02_b", "seconds": 3.0, "machine": here},
+    ]
+    # a task that names its machine keeps it through later merges
+    again = merge_run_tasks(merged, [{"chapter": "03_c", "seconds": 4.0}])
+    assert again["tasks"][0]["machine"] == other

@@ -4,6 +4,7 @@ import pytest
 
 from tutorials_lib.report import (
     describe_machine,
+    describe_run_machines,
     glue_significant,
     significant,
     significant_text,
@@ -166,3 +167,24 @@ def test_glue_significant_glues_the_text_it_returns(monkeypatch):
     monkeypatch.setattr(myst_nb, "glue", lambda name, v, display: glued.update({name: v}))
     assert glue_significant("shown", 9.9, 3) == "9.90"
     assert glued == {"shown": "9.90"}
+
+
+def test_run_machines_named_per_chapter_when_they_differ():
+    a = {"cpu": "CPU A", "simd": "AVX2", "cores": 2}
+    b = {"cpu": "CPU A", "simd": "AVX-512", "cores": 2}
+    one = {"machine": b, "tasks": [{"chapter": "01_x", "machine": b}, {"chapter": "02_y"}]}
+    assert describe_run_machines(one) == "CPU A (AVX-512), 2 cores"
+    two = {
+        "machine": b,
+        "tasks": [
+            {"chapter": "03_x", "machine": b},
+            {"chapter": "04_y", "machine": a},
+            {"chapter": "05_z"},
+        ],
+    }
+    assert describe_run_machines(two) == (
+        "CPU A (AVX-512), 2 cores (chapters 03, 05); CPU A (AVX2), 2 cores (chapters 04)"
+    )
+    assert describe_run_machines({"machine": a}) == "CPU A (AVX2), 2 cores"
+    with pytest.raises(ValueError, match="run must be a dict"):
+        describe_run_machines([])

@@ -21,6 +21,7 @@ __all__ = [
     "ROUNDOFF",
     "Table",
     "describe_machine",
+    "describe_run_machines",
     "glue_number",
     "glue_significant",
     "show_table",
@@ -132,6 +133,24 @@ def describe_machine(machine: dict, *, python: bool = False) -> str:
     if python:
         text += f", Python {machine.get('python') or 'not recorded'}"
     return text
+
+
+def describe_run_machines(run: dict) -> str:
+    """The machine or machines a ``run.json`` record's tasks ran on, as one line.
+
+    Each task names its machine (an older task without one ran on the record's ``machine``);
+    when they differ, each description is followed by the chapters run on it, by number.
+    """
+    if not isinstance(run, dict):
+        raise ValueError(f"run must be a dict as run.json stores it, got {run!r}")
+    default = run.get("machine") or {}
+    groups: dict[str, list[str]] = {}
+    for task in run.get("tasks", []):
+        text = describe_machine(task.get("machine") or default)
+        groups.setdefault(text, []).append(str(task.get("chapter", "?"))[:2])
+    if len(groups) <= 1:
+        return next(iter(groups), describe_machine(default))
+    return "; ".join(f"{text} (chapters {', '.join(ch)})" for text, ch in groups.items())
 
 
 #: The formatting options ``DataFrame.to_string`` and ``DataFrame.to_html`` share.
