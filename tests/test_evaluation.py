@@ -209,7 +209,7 @@ def test_significant_alone_is_not_significant_in_a_large_family():
     corrected = holm_family([marginal, *nulls])[0]
     assert corrected.paired_pvalue_holm >= 0.05 > corrected.paired.pvalue
     assert corrected.dm_pvalue_holm >= 0.05 > corrected.dm_every_pvalue
-    assert corrected.verdict == "no evidence of a difference"
+    assert corrected.verdict == "no significant difference after the Holm correction"
     text = corrected.sentence()
     assert "small gain is not shown to differ from persistence" in text
     assert f"(paired p = {format_pvalue(marginal.paired.pvalue)}; DM p from" in text
@@ -280,7 +280,7 @@ def test_verdicts_follow_the_tests():
     same = versus_baseline(
         actual, _forecasts(actual, previous, 0.02), previous, name="persistence-like"
     )
-    assert same.verdict == "no evidence of a difference"
+    assert same.verdict == "no significant difference"
     assert "is not shown to differ from" in same.sentence()
 
 

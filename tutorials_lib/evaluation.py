@@ -315,7 +315,8 @@ class SeedsVersusBaseline:
         the paired comparison over seeds agree; ``"better on the test days only"`` (or worse)
         when every seed's DM test does but the paired test does not; ``"better across seeds
         only"`` (or worse) when the paired test does but not every seed's DM test; otherwise
-        ``"no evidence of a difference"``.
+        ``"no significant difference"`` (``"... after the Holm correction"`` in a family, where
+        a test may have been significant alone).
         """
         dm, paired = self._direction()
         word = {-1: "better", 1: "worse"}
@@ -325,7 +326,9 @@ class SeedsVersusBaseline:
             return f"{word[dm]} on the test days only"
         if paired and not dm:
             return f"{word[paired]} across seeds only"
-        return "no evidence of a difference"
+        if self.family_size > 1:
+            return "no significant difference after the Holm correction"
+        return "no significant difference"
 
     def sentence(self, units: str = "", digits: int = 4) -> str:
         """The verdict with its numbers, e.g. for a printed line or a glued phrase.
