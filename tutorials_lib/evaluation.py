@@ -227,7 +227,7 @@ class SeedsVersusBaseline:
     After :func:`holm_family`, ``family_size`` is the number of comparisons corrected together,
     ``paired_pvalue_holm`` the paired p-value and ``dm_pvalue_holm`` the largest DM p-value over
     the seeds (:attr:`dm_every_pvalue`), each Holm-adjusted over the family; the verdict then
-    uses the adjusted values. Alone (``family_size`` 1), both are None.
+    uses the adjusted values. Never corrected, both are None (and ``family_size`` is 1).
     """
 
     name: str
@@ -452,12 +452,12 @@ def holm_family(results: Sequence[SeedsVersusBaseline]) -> list[SeedsVersusBasel
     """Correct the verdicts of several comparisons together: copies with Holm-adjusted p-values.
 
     Each comparison tested at level ``alpha`` alone makes a false finding with probability up to
-    ``alpha``; over many, at least one false finding becomes likely. Holm's step-down method
-    (:func:`holm_adjust`) keeps that probability at ``alpha`` for the whole family. It is applied
-    to each test separately: to the paired p-values over the family, and to the p-values of
-    "every seed's DM test finds a difference" (:attr:`SeedsVersusBaseline.dm_every_pvalue`, the
-    largest over the seeds). The copies keep the raw p-values, carry the adjusted ones and the
-    family's size, and judge their verdicts on the adjusted ones. A family of one changes
+    ``alpha``; over many, the chance of at least one grows. Holm's step-down method
+    (:func:`holm_adjust`) keeps that probability at most ``alpha`` for the whole family. It is
+    applied to each test separately: to the paired p-values over the family, and to the p-values
+    of "every seed's DM test finds a difference" (:attr:`SeedsVersusBaseline.dm_every_pvalue`,
+    the largest over the seeds). The copies keep the raw p-values, carry the adjusted ones and
+    the family's size, and judge their verdicts on the adjusted ones. A family of one changes
     nothing but the record that it was corrected.
 
     Every result must use the same ``alpha``; no two may compare the same model with the same
