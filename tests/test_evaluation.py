@@ -10,8 +10,10 @@ from tutorials_lib.evaluation import (
     full_years,
     holm_adjust,
     holm_family,
+    holm_p_text,
     lag_diagnostics,
     last_full_year,
+    p_range_text,
     p_text,
     price_column,
     seeds_table,
@@ -87,7 +89,7 @@ def test_price_column_names_missing_columns_and_gaps():
 
 @pytest.mark.parametrize(
     ("p", "text"), [(0.31, "0.31"), (0.04912, "0.049"), (0.0009, "< 0.001"), (1e-23, "< 0.001"),
-                    (1.0, "1")],
+                    (1.0, "1.0"), (0.596, "0.60"), (0.1, "0.10"), (0.001, "0.0010")],
 )  # fmt: skip
 def test_format_pvalue(p, text):
     assert format_pvalue(p) == text
@@ -96,6 +98,29 @@ def test_format_pvalue(p, text):
 def test_p_text_reads_in_a_sentence():
     assert p_text(0.31) == "p = 0.31"
     assert p_text(1e-9) == "p < 0.001"
+
+
+@pytest.mark.parametrize(
+    ("pvalues", "text"),
+    [([0.31], "p = 0.31"), ([0.311, 0.309], "p = 0.31"), ([0.31, 0.02], "p from 0.020 to 0.31"),
+     ([1e-5, 0.031, 0.002], "p from below 0.001 to 0.031"), ([1e-5, 4e-4], "p < 0.001")],
+)  # fmt: skip
+def test_p_range_text(pvalues, text):
+    assert p_range_text(pvalues) == text
+
+
+def test_p_range_text_bad_input():
+    with pytest.raises(ValueError, match="pvalues is empty"):
+        p_range_text([])
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        p_range_text([0.2, 1.5])
+
+
+def test_holm_p_text_states_the_bound_in_words():
+    assert holm_p_text(0.01, 0.08, 8) == "p = 0.080"
+    assert holm_p_text(0.0004, 0.0032, 8) == "p < 0.008"
+    with pytest.raises(ValueError, match="cannot be below the raw one"):
+        holm_p_text(0.2, 0.1, 3)
 
 
 def test_format_pvalue_refuses_non_probabilities():
@@ -128,8 +153,8 @@ def test_holm_adjust_bad_input():
 
 @pytest.mark.parametrize(
     ("raw", "adjusted", "size", "text"),
-    [(0.01, 0.08, 8, "0.08"), (0.0004, 0.0012, 8, "< 0.008"), (1e-9, 5e-9, 8, "< 0.001"),
-     (0.0004, 0.0004, 1, "< 0.001"), (0.0009, 0.0171, 30, "< 0.03"), (0.3, 1.0, 8, "1")],
+    [(0.01, 0.08, 8, "0.080"), (0.0004, 0.0012, 8, "< 0.008"), (1e-9, 5e-9, 8, "< 0.001"),
+     (0.0004, 0.0004, 1, "< 0.001"), (0.0009, 0.0171, 30, "< 0.03"), (0.3, 1.0, 8, "1.0")],
 )  # fmt: skip
 def test_format_holm_pvalue_bounds_what_the_floor_hides(raw, adjusted, size, text):
     assert format_holm_pvalue(raw, adjusted, size) == text
@@ -212,7 +237,8 @@ def test_significant_alone_is_not_significant_in_a_large_family():
     assert corrected.verdict == "no significant difference after the Holm correction"
     text = corrected.sentence()
     assert "small gain is not shown to differ from persistence" in text
-    assert f"(paired p = {format_pvalue(marginal.paired.pvalue)}; DM p from" in text
+    dm_text = p_range_text(marginal.dm_pvalue)
+    assert f"(paired p = {format_pvalue(marginal.paired.pvalue)}; DM {dm_text};" in text
     assert (
         "; Holm-adjusted over 10 comparisons: "
         f"paired p = {format_pvalue(corrected.paired_pvalue_holm)}, "

@@ -44,8 +44,10 @@ __all__ = [
     "format_pvalue",
     "holm_adjust",
     "holm_family",
+    "holm_p_text",
     "lag_diagnostics",
     "last_full_year",
+    "p_range_text",
     "p_text",
     "price_column",
     "seeds_table",
@@ -58,11 +60,12 @@ PVALUE_FLOOR = 1e-3
 
 
 def format_pvalue(p: float) -> str:
-    """A p-value as text: two significant digits, or ``"< 0.001"`` below :data:`PVALUE_FLOOR`."""
+    """A p-value as text: two significant digits, trailing zeros kept (``"0.60"``, ``"1.0"``),
+    or ``"< 0.001"`` below :data:`PVALUE_FLOOR`. Every chapter writes its p-values this way."""
     p = float(p)
     if not 0 <= p <= 1:
         raise ValueError(f"a p-value must lie in [0, 1], got {p}")
-    return f"< {PVALUE_FLOOR:g}" if p < PVALUE_FLOOR else f"{p:.2g}"
+    return f"< {PVALUE_FLOOR:g}" if p < PVALUE_FLOOR else f"{p:#.2g}"
 
 
 def _p_words(text: str) -> str:
@@ -72,6 +75,24 @@ def _p_words(text: str) -> str:
 def p_text(p: float) -> str:
     """``"p = 0.31"`` or ``"p < 0.001"``: a p-value inside a sentence."""
     return _p_words(format_pvalue(p))
+
+
+def p_range_text(pvalues) -> str:
+    """Several p-values (one per seed, say) in a few words: ``"p = 0.31"`` when they read
+    alike (``"p < 0.001"`` when all are below :data:`PVALUE_FLOOR`), ``"p from 0.020 to
+    0.31"``, or ``"p from below 0.001 to 0.031"``."""
+    p = as_float_array("pvalues", pvalues, ndim=1)
+    if p.size == 0:
+        raise ValueError("pvalues is empty")
+    lo, hi = format_pvalue(p.min()), format_pvalue(p.max())
+    if lo == hi:
+        return _p_words(lo)
+    return f"p from {lo.replace('<', 'below')} to {hi}"
+
+
+def holm_p_text(raw: float, adjusted: float, family_size: int) -> str:
+    """``"p = 0.12"`` or ``"p < 0.008"``: :func:`format_holm_pvalue` inside a sentence."""
+    return _p_words(format_holm_pvalue(raw, adjusted, family_size))
 
 
 def format_holm_pvalue(raw: float, adjusted: float, family_size: int) -> str:
@@ -104,7 +125,7 @@ def holm_adjust(pvalues) -> np.ndarray:
         raise ValueError("pvalues is empty: a family needs at least one comparison")
     if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)):
         raise ValueError(f"p-values must lie in [0, 1], got {p.tolist()}")
-    from statsmodels.stats.multitest import multipletests  # as chapters 3 and 4 call it
+    from statsmodels.stats.multitest import multipletests
 
     return np.asarray(multipletests(p, method="holm")[1], dtype=np.float64)
 
@@ -356,11 +377,9 @@ class SeedsVersusBaseline:
             )
         else:
             claim = f"is not shown to differ from {base}"
-        lo, hi = min(self.dm_pvalue), max(self.dm_pvalue)
-        if format_pvalue(lo) == format_pvalue(hi):
-            dm = f"DM {p_text(lo)} on every seed" if n > 1 else f"DM {p_text(lo)}"
-        else:
-            dm = f"DM p from {format_pvalue(lo)} to {format_pvalue(hi)}"
+        dm = f"DM {p_range_text(self.dm_pvalue)}"
+        if n > 1 and format_pvalue(min(self.dm_pvalue)) == format_pvalue(max(self.dm_pvalue)):
+            dm += " on every seed"
         tests = f"paired {p_text(self.paired.pvalue)}; {dm}"
         if self.corrected:
             m = self.family_size
