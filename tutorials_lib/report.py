@@ -139,7 +139,8 @@ def describe_run_machines(run: dict) -> str:
     """The machine or machines a ``run.json`` record's tasks ran on, as one line.
 
     Each task names its machine (an older task without one ran on the record's ``machine``);
-    when they differ, each description is followed by the chapters run on it, by number.
+    when they differ, each description is followed by the chapters run on it, by number. A
+    record without tasks (a benchmark's) is described by its ``machine`` alone.
     """
     if not isinstance(run, dict):
         raise ValueError(f"run must be a dict as run.json stores it, got {run!r}")
