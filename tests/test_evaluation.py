@@ -3,6 +3,8 @@ import pandas as pd
 import pytest
 
 from tutorials_lib.evaluation import (
+    JointVerdict,
+    SignedTest,
     alignment_shift,
     check_lookback_fits,
     format_holm_pvalue,
@@ -11,11 +13,13 @@ from tutorials_lib.evaluation import (
     holm_adjust,
     holm_family,
     holm_p_text,
+    joint_verdicts,
     lag_diagnostics,
     last_full_year,
     p_range_text,
     p_text,
     price_column,
+    seeds_p_text,
     seeds_table,
     versus_baseline,
     year_split,
@@ -107,6 +111,20 @@ def test_p_text_reads_in_a_sentence():
 )  # fmt: skip
 def test_p_range_text(pvalues, text):
     assert p_range_text(pvalues) == text
+
+
+@pytest.mark.parametrize(
+    "pvalues, text",
+    [
+        ([0.31], "p = 0.31"),
+        ((0.0002, 0.0004, 0.0009), "p < 0.001 on every seed"),
+        (np.array([0.312, 0.309]), "p = 0.31 on every seed"),
+        ([0.02, 0.31, 0.1], "p from 0.020 to 0.31 over the seeds"),
+        ([0.0002, 0.031], "p from below 0.001 to 0.031 over the seeds"),
+    ],
+)
+def test_seeds_p_text(pvalues, text):
+    assert seeds_p_text(pvalues) == text
 
 
 def test_p_range_text_bad_input():
@@ -238,7 +256,10 @@ def test_significant_alone_is_not_significant_in_a_large_family():
     text = corrected.sentence()
     assert "small gain is not shown to differ from persistence" in text
     dm_text = p_range_text(marginal.dm_pvalue)
-    assert f"(paired p = {format_pvalue(marginal.paired.pvalue)}; DM {dm_text};" in text
+    assert dm_text.startswith("p from")  # the seeds' DM p-values span a range
+    assert (
+        f"(paired p = {format_pvalue(marginal.paired.pvalue)}; DM {dm_text} over the seeds;" in text
+    )
     assert (
         "; Holm-adjusted over 10 comparisons: "
         f"paired p = {format_pvalue(corrected.paired_pvalue_holm)}, "
@@ -462,3 +483,83 @@ def test_a_year_split_keeps_the_test_year_out_of_training():
     assert BUSINESS_DAYS[a.test_targets[-1]].year == 2016
     # and the change does reach the test windows, so the check can fail
     assert not np.array_equal(a.y_test, b.y_test)
+
+
+# ------------------------------------------------------------------ tests that must all agree
+
+
+def test_joint_verdict_needs_every_test_the_same_way():
+    verdicts = joint_verdicts(
+        {
+            "A vs B": [(0.001, -1), (0.004, -1)],  # both find A lower
+            "A vs C": [(0.001, -1), (0.002, 1)],  # opposite directions
+            "A vs D": [(0.001, 1), (0.3, 1)],  # one test finds nothing
+            "A vs E": [SignedTest(0.0001, 1)],  # one test, A higher
+        }
+    )
+    assert [v.outcome for v in verdicts.values()] == [-1, 0, 0, 1]
+    assert [v.direction for v in verdicts.values()] == [-1, 0, 1, 1]
+    assert verdicts["A vs B"].pvalue == 0.004  # the largest of the tests'
+    assert verdicts["A vs C"].found_alone is False
+    assert verdicts["A vs D"].found_alone is False
+    assert all(v.family_size == 4 for v in verdicts.values())
+
+
+def test_joint_verdicts_holm_adjust_the_largest_p_values():
+    family = {"x": [(0.01, -1), (0.02, -1)], "y": [(0.03, 1)], "z": [(0.2, -1), (0.001, -1)]}
+    verdicts = joint_verdicts(family)
+    expected = holm_adjust([0.02, 0.03, 0.2])  # 0.06, 0.06, 0.2
+    np.testing.assert_allclose([v.adjusted for v in verdicts.values()], expected, rtol=1e-12)
+    # significant alone, not after the correction for three comparisons
+    assert verdicts["x"].found_alone and verdicts["x"].outcome == 0
+    assert verdicts["x"].holm_text() == "p = 0.060"
+    assert verdicts["z"].holm_text(in_words=False) == "0.20"
+    alone = joint_verdicts({"x": family["x"]})["x"]  # a family of one changes nothing
+    assert alone.adjusted == 0.02 and alone.outcome == -1
+
+
+def test_joint_verdict_states_a_bound_below_the_floor():
+    verdicts = joint_verdicts({k: [(0.0002, -1), (0.0004, -1)] for k in "abcde"})
+    assert verdicts["a"].holm_text() == "p < 0.005"
+    assert verdicts["a"].holm_text(in_words=False) == "< 0.005"
+
+
+def test_signed_test_from_a_test_result():
+    rng = np.random.default_rng(3)
+    actual = rng.normal(size=200)
+    good, bad = actual + rng.normal(0, 0.1, 200), actual + rng.normal(0, 1.0, 200)
+    dm = diebold_mariano(actual, good, bad)
+    assert SignedTest.of(dm) == (dm.pvalue, -1)
+    paired = paired_seed_comparison([2.0, 3.0, 4.5], [1.0, 1.5, 2.0])
+    assert SignedTest.of(paired).sign == 1
+    with pytest.raises(ValueError, match="NaN"):
+        SignedTest.of(paired._replace(mean_diff=float("nan")))
+
+
+@pytest.mark.parametrize(
+    "family, message",
+    [
+        ({}, "non-empty mapping"),
+        ([(0.1, 1)], "non-empty mapping"),
+        ({"a": []}, r"family\['a'\] has no tests"),
+        ({"a": [(0.1, 1)], "b": [0.1]}, r"family\['b'\]\[0\] must be a \(p-value, sign\)"),
+        ({"a": [(1.2, 1)]}, r"family\['a'\]\[0\]: a p-value must lie in \[0, 1\]"),
+        ({"a": [(float("nan"), 1)]}, "a p-value must lie"),
+        ({"a": [(0.1, 1), (0.2, 0.5)]}, r"family\['a'\]\[1\]: the sign must be -1, 0 or 1"),
+        ({"a": [(0.1, True)]}, "the sign must be"),
+    ],
+)
+def test_joint_verdicts_bad_input(family, message):
+    with pytest.raises(ValueError, match=message):
+        joint_verdicts(family)
+
+
+def test_joint_verdict_checks_its_fields():
+    with pytest.raises(ValueError, match="alpha"):
+        joint_verdicts({"a": [(0.1, 1)]}, alpha=1.5)
+    with pytest.raises(ValueError, match="between the raw one"):
+        JointVerdict((SignedTest(0.2, 1),), adjusted=0.1, family_size=2)
+    with pytest.raises(ValueError, match="at least one test"):
+        JointVerdict((), adjusted=0.1, family_size=1)
+    with pytest.raises(ValueError, match="family_size"):
+        JointVerdict((SignedTest(0.2, 1),), adjusted=0.2, family_size=0)

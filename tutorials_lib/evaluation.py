@@ -12,15 +12,19 @@ The price chapters repeat three steps, collected here:
   the seed-to-seed noise of training?); the verdict follows from both tests.
   :func:`holm_family` corrects the verdicts of several such comparisons together (Holm), and
   :func:`seeds_table` puts several results next to the baseline.
+* **A against B by tests that must all agree.** :func:`joint_verdicts` takes, for every
+  comparison of a family, its tests' p-values and directions, and finds a difference only
+  where every test finds one the same way and the largest p-value survives the Holm
+  correction over the family (:class:`JointVerdict`).
 * **Is the model only lagging?** A forecast that repeats yesterday's value "tracks" the price
   perfectly and knows nothing. :func:`lag_diagnostics` measures how much of that a forecast is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -35,8 +39,10 @@ from tutorials_lib.metrics import (
 from tutorials_lib.report import significant_text
 
 __all__ = [
+    "JointVerdict",
     "LagDiagnostics",
     "SeedsVersusBaseline",
+    "SignedTest",
     "YearSplit",
     "alignment_shift",
     "check_lookback_fits",
@@ -45,11 +51,13 @@ __all__ = [
     "holm_adjust",
     "holm_family",
     "holm_p_text",
+    "joint_verdicts",
     "lag_diagnostics",
     "last_full_year",
     "p_range_text",
     "p_text",
     "price_column",
+    "seeds_p_text",
     "seeds_table",
     "versus_baseline",
     "year_split",
@@ -90,6 +98,16 @@ def p_range_text(pvalues) -> str:
     return f"p from {lo.replace('<', 'below')} to {hi}"
 
 
+def seeds_p_text(pvalues) -> str:
+    """One p-value per seed in words: :func:`p_range_text`, followed by ``" on every seed"``
+    when the seeds' p-values read alike and by ``" over the seeds"`` when they span a range
+    (nothing for a single seed): ``"p < 0.001 on every seed"``."""
+    text = p_range_text(pvalues)
+    if len(pvalues) == 1:
+        return text
+    return text + (" over the seeds" if text.startswith("p from") else " on every seed")
+
+
 def holm_p_text(raw: float, adjusted: float, family_size: int) -> str:
     """``"p = 0.12"`` or ``"p < 0.008"``: :func:`format_holm_pvalue` inside a sentence."""
     return _p_words(format_holm_pvalue(raw, adjusted, family_size))
@@ -128,6 +146,132 @@ def holm_adjust(pvalues) -> np.ndarray:
     from statsmodels.stats.multitest import multipletests
 
     return np.asarray(multipletests(p, method="holm")[1], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- tests that must agree
+
+
+class SignedTest(NamedTuple):
+    """One test of A against B: its p-value and the sign of A's loss minus B's (-1: A's is
+    lower, 0: no difference at all)."""
+
+    pvalue: float
+    sign: int
+
+    @classmethod
+    def of(cls, result) -> SignedTest:
+        """From a test result with ``pvalue`` and ``mean_diff`` (A minus B), such as
+        :func:`~tutorials_lib.metrics.diebold_mariano`'s or
+        :func:`~tutorials_lib.metrics.paired_seed_comparison`'s."""
+        diff = float(result.mean_diff)
+        if np.isnan(diff):
+            raise ValueError("the test's mean difference is NaN: it has no direction")
+        return cls(float(result.pvalue), int(np.sign(diff)))
+
+
+@dataclass(frozen=True)
+class JointVerdict:
+    """A against B by several tests that must all agree, Holm-corrected over a family.
+
+    The claim "A's loss is lower" (or higher) needs every test to find a difference in that
+    direction. As an intersection–union test its p-value is the largest of the tests'
+    (:attr:`pvalue`), and no correction over the tests is needed; over a family of
+    ``family_size`` comparisons that p-value is Holm-adjusted (``adjusted``), and the verdict
+    (:attr:`outcome`) rests on the adjusted value. Build these with :func:`joint_verdicts`.
+    """
+
+    tests: tuple[SignedTest, ...]
+    adjusted: float
+    family_size: int
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not self.tests:
+            raise ValueError("tests is empty: a comparison needs at least one test")
+        for i, (p, sign) in enumerate(self.tests):
+            if not 0 <= p <= 1:
+                raise ValueError(f"tests[{i}]: a p-value must lie in [0, 1], got {p}")
+            if isinstance(sign, bool) or sign not in (-1, 0, 1):
+                raise ValueError(f"tests[{i}]: the sign must be -1, 0 or 1, got {sign}")
+        check_int("family_size", self.family_size, minimum=1)
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
+        if not self.pvalue <= self.adjusted <= 1:
+            raise ValueError(
+                f"the adjusted p-value ({self.adjusted}) must lie between the raw one "
+                f"({self.pvalue}) and 1"
+            )
+
+    @property
+    def pvalue(self) -> float:
+        """The p-value of "every test finds a difference": the largest of the tests'."""
+        return max(p for p, _ in self.tests)
+
+    @property
+    def direction(self) -> int:
+        """The sign every test agrees on (-1: A's loss lower), or 0 when they differ."""
+        signs = {sign for _, sign in self.tests}
+        return signs.pop() if len(signs) == 1 else 0
+
+    @property
+    def outcome(self) -> int:
+        """-1 (A's loss is lower) or 1 (higher) when every test points that way and the
+        Holm-adjusted p-value is below ``alpha``; 0 (no verdict) otherwise."""
+        return self.direction if self.adjusted < self.alpha else 0
+
+    @property
+    def found_alone(self) -> bool:
+        """Whether every test finds a difference the same way before the Holm correction."""
+        return self.direction != 0 and self.pvalue < self.alpha
+
+    def holm_text(self, in_words: bool = True) -> str:
+        """The adjusted p-value as :func:`holm_p_text` (``in_words``) or
+        :func:`format_holm_pvalue` writes it: a bound when the raw one is below the floor."""
+        text = holm_p_text if in_words else format_holm_pvalue
+        return text(self.pvalue, self.adjusted, self.family_size)
+
+
+def _signed_tests(key, items) -> list[SignedTest]:
+    """``items`` as SignedTests, or a ValueError naming the comparison and the test."""
+    tests = []
+    for i, item in enumerate(items):
+        where = f"family[{key!r}][{i}]"
+        try:
+            p, sign = item
+            p = float(p)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where} must be a (p-value, sign) pair, got {item!r}") from None
+        if not 0 <= p <= 1:
+            raise ValueError(f"{where}: a p-value must lie in [0, 1], got {p}")
+        if isinstance(sign, bool) or sign not in (-1, 0, 1):
+            raise ValueError(f"{where}: the sign must be -1, 0 or 1, got {sign!r}")
+        tests.append(SignedTest(p, int(sign)))
+    if not tests:
+        raise ValueError(f"family[{key!r}] has no tests")
+    return tests
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def joint_verdicts(
+    family: Mapping[K, Sequence[SignedTest | tuple[float, int]]], alpha: float = 0.05
+) -> dict[K, JointVerdict]:
+    """The verdicts of a family of comparisons, each by tests that must all agree.
+
+    ``family`` maps each comparison (any key) to its tests, as :class:`SignedTest` or
+    ``(p-value, sign)`` pairs. Every comparison's p-value (the largest of its tests') is
+    Holm-adjusted over the whole family (:func:`holm_adjust`), which keeps the chance of even
+    one false verdict in the family at most ``alpha``.
+    """
+    if not isinstance(family, Mapping) or not family:
+        raise ValueError("family must be a non-empty mapping {comparison: tests}")
+    tests = {key: tuple(_signed_tests(key, items)) for key, items in family.items()}
+    adjusted = holm_adjust([max(p for p, _ in t) for t in tests.values()])
+    return {
+        key: JointVerdict(t, float(a), len(tests), alpha)
+        for (key, t), a in zip(tests.items(), adjusted, strict=True)
+    }
 
 
 # --------------------------------------------------------------------------- splits by date
@@ -377,10 +521,7 @@ class SeedsVersusBaseline:
             )
         else:
             claim = f"is not shown to differ from {base}"
-        dm = f"DM {p_range_text(self.dm_pvalue)}"
-        if n > 1 and format_pvalue(min(self.dm_pvalue)) == format_pvalue(max(self.dm_pvalue)):
-            dm += " on every seed"
-        tests = f"paired {p_text(self.paired.pvalue)}; {dm}"
+        tests = f"paired {p_text(self.paired.pvalue)}; DM {seeds_p_text(self.dm_pvalue)}"
         if self.corrected:
             m = self.family_size
             paired = format_holm_pvalue(self.paired.pvalue, self.paired_pvalue_holm, m)
