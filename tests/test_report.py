@@ -6,6 +6,7 @@ from tutorials_lib.report import (
     describe_machine,
     describe_run_machines,
     glue_significant,
+    scientific_text,
     significant,
     significant_text,
     upper_bound,
@@ -149,6 +150,27 @@ def test_table_marks_the_cells_of_columns_of_words():
 )  # fmt: skip
 def test_significant_text_keeps_trailing_zeros(value, digits, text):
     assert significant_text(value, digits) == text
+
+
+@pytest.mark.parametrize(
+    "value, digits, text",
+    [
+        (2.7e7, 2, "2.7 \u00d7 10\u2077"),
+        (2.0512e111, 3, "2.05 \u00d7 10\u00b9\u00b9\u00b9"),
+        (-3.0e-12, 2, "-3.0 \u00d7 10\u207b\u00b9\u00b2"),
+        (12345.0, 3, "12300"),  # below 10**5: plain digits
+        (0.0, 2, "0.0"),
+    ],
+)
+def test_scientific_text_writes_powers_of_ten(value, digits, text):
+    assert scientific_text(value, digits) == text
+
+
+def test_scientific_text_bad_input():
+    with pytest.raises(ValueError, match="digits"):
+        scientific_text(1e9, 0)
+    with pytest.raises(ValueError, match="finite"):
+        scientific_text(float("inf"), 2)
 
 
 def test_significant_text_bad_input():

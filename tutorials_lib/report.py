@@ -24,6 +24,7 @@ __all__ = [
     "describe_run_machines",
     "glue_number",
     "glue_significant",
+    "scientific_text",
     "show_table",
     "significant",
     "significant_text",
@@ -64,6 +65,25 @@ def significant_text(value: float, digits: int) -> str:
     mantissa = f"{value:.{digits - 1}e}"  # rounds, and gives the rounded value's exponent
     exponent = int(mantissa.split("e")[1])
     return f"{float(mantissa):.{max(digits - 1 - exponent, 0)}f}"
+
+
+_SUPERSCRIPT = str.maketrans(
+    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+)
+
+
+def scientific_text(value: float, digits: int, *, from_exponent: int = 5) -> str:
+    """``value`` to ``digits`` significant digits for prose: as :func:`significant_text`, or,
+    when its magnitude is at least ``10**from_exponent`` or below ``10**-from_exponent``, as
+    ``"2.7 × 10⁷"`` rather than Python's ``"2.7e+07"``."""
+    text = significant_text(value, digits)  # checks value and digits
+    if value == 0:
+        return text
+    mantissa, exponent = f"{float(value):.{digits - 1}e}".split("e")
+    exponent = int(exponent)
+    if abs(exponent) < from_exponent:
+        return text
+    return f"{mantissa} \u00d7 10{str(exponent).translate(_SUPERSCRIPT)}"
 
 
 def glue_significant(name: str, value: float, digits: int) -> str:
