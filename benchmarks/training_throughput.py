@@ -8,14 +8,20 @@ timings scatter). Chapter 4's LSTM(256) is also timed with the trainer the chapt
 For chapter 7's LSTM(300) the floating-point operations of a training step are counted from the
 layer sizes (forward matrix products, times 3 for the backward pass) and divided by the
 measured time, then compared with the CPU's peak as measured by a large float32 matrix
-product in TensorFlow on the same threads. Writes ``benchmarks/results/training_throughput.json``.
+product in TensorFlow on the same threads. The same product is also timed with TensorFlow on
+one thread, in a child process (TensorFlow sizes its thread pools once, when it starts): the
+peak to hold a single-threaded run against. Writes
+``benchmarks/results/training_throughput.json``.
 
     .venv/bin/python benchmarks/training_throughput.py
+    .venv/bin/python benchmarks/training_throughput.py --peak-only   # print the peak, nothing else
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -111,7 +117,23 @@ def matmul_peak_flops(n: int = 2048, repeats: int = 10) -> float:
     return 2.0 * n**3 / best
 
 
+def one_thread_matmul_peak() -> float:
+    """:func:`matmul_peak_flops` with TensorFlow on one thread, measured in a child process."""
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
+    child = subprocess.run(
+        [sys.executable, __file__, "--peak-only"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(child.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--peak-only"]:
+        print(matmul_peak_flops())
+        return
     keras.utils.set_random_seed(0)
     rows = {}
     for chapter, (what, build, lookback, features, batch) in MODELS.items():
@@ -126,6 +148,7 @@ def main() -> None:
         rows[f"04-trainer-{copies}"] = {"model": what, "samples_per_second": rate}
         print(f"chapter  04: {what:45s} {rate:10.0f} samples/s")
     peak = matmul_peak_flops()
+    peak_one_thread = one_thread_matmul_peak()
     per_sample = 3.0 * lstm_forward_flops([300], 2, 100)  # training: 3 x the forward products
     flops = per_sample * rows["07"]["samples_per_second"]
     out = {
@@ -137,10 +160,12 @@ def main() -> None:
         "lstm300_flops_per_sample": per_sample,
         "lstm300_flops_per_second": flops,
         "matmul_peak_flops_per_second": peak,
+        "matmul_peak_one_thread_flops_per_second": peak_one_thread,
         "fraction_of_peak": flops / peak,
     }
     print(f"LSTM(300): {flops / 1e9:.1f} GFLOP/s of a measured matmul peak of {peak / 1e9:.1f} "
-          f"GFLOP/s ({100 * flops / peak:.0f}%)")  # fmt: skip
+          f"GFLOP/s ({100 * flops / peak:.0f}%); one thread: {peak_one_thread / 1e9:.1f} "
+          "GFLOP/s")  # fmt: skip
     path = ROOT / "benchmarks" / "results" / "training_throughput.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"written to {path.relative_to(ROOT)}")
