@@ -3,9 +3,11 @@ import math
 import pytest
 
 from tutorials_lib.report import (
+    count_text,
     describe_machine,
     describe_run_machines,
     glue_significant,
+    join_words,
     scientific_text,
     significant,
     significant_text,
@@ -210,3 +212,19 @@ def test_run_machines_named_per_chapter_when_they_differ():
     assert describe_run_machines({"machine": a}) == "CPU A (AVX2), 2 cores"
     with pytest.raises(ValueError, match="run must be a dict"):
         describe_run_machines([])
+
+
+def test_count_text_agrees_with_its_number():
+    assert count_text(1, "epoch") == "1 epoch"
+    assert count_text(0, "epoch") == "0 epochs"
+    assert count_text(50, "epoch") == "50 epochs"
+    with pytest.raises(ValueError, match="whole number"):
+        count_text(1.5, "epoch")
+
+
+def test_join_words_lists_items_in_a_sentence():
+    assert join_words(["batch size"]) == "batch size"
+    assert join_words(["a", "b"]) == "a and b"
+    assert join_words(["a", "b", "c"], "or") == "a, b or c"
+    with pytest.raises(ValueError, match="empty"):
+        join_words([])

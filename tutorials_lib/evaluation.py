@@ -189,10 +189,7 @@ class JointVerdict:
         if not self.tests:
             raise ValueError("tests is empty: a comparison needs at least one test")
         for i, (p, sign) in enumerate(self.tests):
-            if not 0 <= p <= 1:
-                raise ValueError(f"tests[{i}]: a p-value must lie in [0, 1], got {p}")
-            if isinstance(sign, bool) or sign not in (-1, 0, 1):
-                raise ValueError(f"tests[{i}]: the sign must be -1, 0 or 1, got {sign}")
+            _signed_test(f"tests[{i}]", p, sign)
         check_int("family_size", self.family_size, minimum=1)
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
@@ -231,6 +228,19 @@ class JointVerdict:
         return text(self.pvalue, self.adjusted, self.family_size)
 
 
+def _signed_test(where: str, p, sign) -> SignedTest:
+    """``(p, sign)`` as a SignedTest, or a ValueError that names ``where`` it came from."""
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: the p-value must be a number, got {p!r}") from None
+    if not 0 <= p <= 1:
+        raise ValueError(f"{where}: a p-value must lie in [0, 1], got {p}")
+    if isinstance(sign, bool) or sign not in (-1, 0, 1):
+        raise ValueError(f"{where}: the sign must be -1, 0 or 1, got {sign!r}")
+    return SignedTest(p, int(sign))
+
+
 def _signed_tests(key, items) -> list[SignedTest]:
     """``items`` as SignedTests, or a ValueError naming the comparison and the test."""
     tests = []
@@ -238,14 +248,9 @@ def _signed_tests(key, items) -> list[SignedTest]:
         where = f"family[{key!r}][{i}]"
         try:
             p, sign = item
-            p = float(p)
         except (TypeError, ValueError):
             raise ValueError(f"{where} must be a (p-value, sign) pair, got {item!r}") from None
-        if not 0 <= p <= 1:
-            raise ValueError(f"{where}: a p-value must lie in [0, 1], got {p}")
-        if isinstance(sign, bool) or sign not in (-1, 0, 1):
-            raise ValueError(f"{where}: the sign must be -1, 0 or 1, got {sign!r}")
-        tests.append(SignedTest(p, int(sign)))
+        tests.append(_signed_test(where, p, sign))
     if not tests:
         raise ValueError(f"family[{key!r}] has no tests")
     return tests

@@ -20,10 +20,12 @@ import pandas as pd
 __all__ = [
     "ROUNDOFF",
     "Table",
+    "count_text",
     "describe_machine",
     "describe_run_machines",
     "glue_number",
     "glue_significant",
+    "join_words",
     "scientific_text",
     "show_table",
     "significant",
@@ -65,6 +67,23 @@ def significant_text(value: float, digits: int) -> str:
     mantissa = f"{value:.{digits - 1}e}"  # rounds, and gives the rounded value's exponent
     exponent = int(mantissa.split("e")[1])
     return f"{float(mantissa):.{max(digits - 1 - exponent, 0)}f}"
+
+
+def count_text(n: int, noun: str) -> str:
+    """A count in a sentence: ``count_text(1, "epoch")`` is ``"1 epoch"``, 5 gives ``"5 epochs"``."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise ValueError(f"n must be a whole number, got {n!r}")
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def join_words(items: Sequence[str], conjunction: str = "and") -> str:
+    """Items in a sentence: ``"a"``, ``"a and b"``, ``"a, b and c"`` (or ``"or"``)."""
+    items = list(items)
+    if not items:
+        raise ValueError("items is empty: nothing to list")
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 _SUPERSCRIPT = str.maketrans(
