@@ -10,7 +10,9 @@ layer sizes (forward matrix products, times 3 for the backward pass) and divided
 measured time, then compared with the CPU's peak as measured by a large float32 matrix
 product in TensorFlow on the same threads. The same product is also timed with TensorFlow on
 one thread, in a child process (TensorFlow sizes its thread pools once, when it starts): the
-peak to hold a single-threaded run against. Writes
+peak to hold a single-threaded run against. Chapter 7's LSTM(300) is timed on one thread too,
+once as a plain process runs it and once with ``MALLOC_TRIM_THRESHOLD_`` set as Dask's
+nannies set it for their workers (see ``tutorials_lib.distributed.local_cluster``). Writes
 ``benchmarks/results/training_throughput.json``.
 
     .venv/bin/python benchmarks/training_throughput.py
@@ -36,6 +38,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from tutorials_lib.distributed import MALLOC_TRIM_VARIABLE  # noqa: E402
 from tutorials_lib.models import (  # noqa: E402
     build_stacked_rnn,
     build_stateless_lstm,
@@ -117,22 +120,36 @@ def matmul_peak_flops(n: int = 2048, repeats: int = 10) -> float:
     return 2.0 * n**3 / best
 
 
-def one_thread_matmul_peak() -> float:
-    """:func:`matmul_peak_flops` with TensorFlow on one thread, measured in a child process."""
+def lstm300_samples_per_second() -> float:
+    """Chapter 7's LSTM(300) at the source's batch of 450 (fewer batches: one thread is slow)."""
+    _, build, lookback, features, batch = MODELS["07"]
+    return samples_per_second(build, lookback, features, batch, batches=8)
+
+
+#: what a child process measures, by its command-line flag
+CHILD_MEASURES = {"--peak-only": matmul_peak_flops, "--lstm300-only": lstm300_samples_per_second}
+
+
+def one_thread(flag: str, malloc_trim: str | None = None) -> float:
+    """What ``flag`` measures, with TensorFlow on one thread, in a child process.
+
+    TensorFlow sizes its thread pools once, when it starts, and glibc reads its settings once,
+    so each setting needs a process of its own. ``malloc_trim`` sets
+    ``MALLOC_TRIM_THRESHOLD_`` as a Dask nanny does for its workers; None leaves it unset.
+    """
     env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
+    env.pop(MALLOC_TRIM_VARIABLE, None)
+    if malloc_trim is not None:
+        env[MALLOC_TRIM_VARIABLE] = malloc_trim
     child = subprocess.run(
-        [sys.executable, __file__, "--peak-only"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, __file__, flag], env=env, capture_output=True, text=True, check=True
     )
     return float(child.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--peak-only"]:
-        print(matmul_peak_flops())
+    if len(sys.argv) == 2 and sys.argv[1] in CHILD_MEASURES:
+        print(CHILD_MEASURES[sys.argv[1]]())
         return
     keras.utils.set_random_seed(0)
     rows = {}
@@ -148,9 +165,17 @@ def main() -> None:
         rows[f"04-trainer-{copies}"] = {"model": what, "samples_per_second": rate}
         print(f"chapter  04: {what:45s} {rate:10.0f} samples/s")
     peak = matmul_peak_flops()
-    peak_one_thread = one_thread_matmul_peak()
+    peak_one_thread = one_thread("--peak-only")
     per_sample = 3.0 * lstm_forward_flops([300], 2, 100)  # training: 3 x the forward products
     flops = per_sample * rows["07"]["samples_per_second"]
+    dask_trim = "65536"  # distributed.nanny.pre-spawn-environ's default
+    one_thread_rates = {
+        "without_malloc_trim": one_thread("--lstm300-only"),
+        f"{MALLOC_TRIM_VARIABLE}={dask_trim}": one_thread("--lstm300-only", dask_trim),
+    }
+    for setting, rate in one_thread_rates.items():
+        print(f"LSTM(300) on one thread, {setting}: {rate:.0f} samples/s, "
+              f"{per_sample * rate / peak_one_thread:.0%} of the one-thread peak")  # fmt: skip
     out = {
         "date": utc_stamp(),
         "repeats": REPEATS,
@@ -162,6 +187,7 @@ def main() -> None:
         "matmul_peak_flops_per_second": peak,
         "matmul_peak_one_thread_flops_per_second": peak_one_thread,
         "fraction_of_peak": flops / peak,
+        "lstm300_one_thread_samples_per_second": one_thread_rates,
     }
     print(f"LSTM(300): {flops / 1e9:.1f} GFLOP/s of a measured matmul peak of {peak / 1e9:.1f} "
           f"GFLOP/s ({100 * flops / peak:.0f}%); one thread: {peak_one_thread / 1e9:.1f} "

@@ -31,6 +31,8 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from run_notebooks import chapters, execute, merge_run_tasks, utc_stamp  # noqa: E402
 
+from tutorials_lib.distributed import MALLOC_TRIM_VARIABLE  # noqa: E402
 from tutorials_lib.results import (  # noqa: E402
     FIRST_APPENDIX,
     RESULTS_ENV,
@@ -81,6 +84,33 @@ class TaskResult:
     extra: dict = field(default_factory=dict)
 
 
+@contextmanager
+def kernel_environment(results_dir: Path) -> Iterator[None]:
+    """This process's environment as a notebook kernel started inside should inherit it.
+
+    The kernel writes its results file into ``results_dir``, and it starts without Dask's
+    :data:`~tutorials_lib.distributed.MALLOC_TRIM_VARIABLE`, which every worker of an existing
+    cluster has by default and which slows recurrent layers. The environment is
+    restored on leaving.
+    """
+    wanted = {RESULTS_ENV: str(results_dir), MALLOC_TRIM_VARIABLE: None}
+    previous = {name: os.environ.get(name) for name in wanted}
+    _set_environment(wanted)
+    try:
+        yield
+    finally:
+        _set_environment(previous)
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    """Set each variable to its value; a value of None unsets it."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> TaskResult:
     """Execute one chapter at ``parameters`` in a scratch folder (runs on a Dask worker)."""
     import nbformat
@@ -106,12 +136,10 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
 
     with tempfile.TemporaryDirectory() as tmp:
         out_dir, results_dir = Path(tmp) / "nb", Path(tmp) / "results"
-        kernel_env = {RESULTS_ENV: str(results_dir)}  # the kernel inherits the environment
-        previous = {name: os.environ.get(name) for name in kernel_env}
-        os.environ.update(kernel_env)
         start = time.perf_counter()
         try:
-            execute(md, parameters, out_dir, on_cell_executed=on_cell)
+            with kernel_environment(results_dir):
+                execute(md, parameters, out_dir, on_cell_executed=on_cell)
         except papermill.PapermillExecutionError as err:
             return TaskResult(
                 chapter=md.stem,
@@ -123,12 +151,6 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
                 f"{err.ename}: {err.evalue}",
                 finished=utc_stamp(),
             )
-        finally:
-            for name, value in previous.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
         seconds = time.perf_counter() - start
         notebook = (out_dir / md.with_suffix(".ipynb").name).read_text()
         results_file = results_dir / f"{md.stem}.json"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tutorials_lib.distributed import (
+    MALLOC_TRIM_VARIABLE,
     TaskFailed,
     WalkForwardTask,
     local_cluster,
@@ -64,6 +65,25 @@ def test_local_clusters_listen_on_this_machine_only_and_side_by_side(cluster):
                 assert http.port != 8787
             assert len(second.workers) == 1
             assert all(w.nthreads == 1 for w in second.workers.values())
+
+
+def _malloc_trim_setting():
+    import os
+
+    return os.environ.get(MALLOC_TRIM_VARIABLE)
+
+
+def test_local_cluster_workers_start_without_dask_malloc_trim(cluster):
+    # Dask's default sets it in every worker; then each step of a recurrent layer maps and
+    # unmaps its tensors, and training slows down.
+    import dask
+    from distributed import Client
+
+    assert dask.config.get(f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM_VARIABLE}")
+    with Client(cluster, set_as_default=False) as client:
+        settings = client.run(_malloc_trim_setting)
+    assert len(settings) == 2
+    assert set(settings.values()) == {None}, settings
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True])

@@ -41,6 +41,21 @@ def env_for_kernels():
         os.environ["PYTHONPATH"] = old
 
 
+def test_kernels_get_the_results_folder_and_no_dask_malloc_trim(tmp_path, monkeypatch):
+    from tutorials_lib.distributed import MALLOC_TRIM_VARIABLE
+    from tutorials_lib.results import RESULTS_ENV
+
+    monkeypatch.setenv(MALLOC_TRIM_VARIABLE, "65536")  # as a Dask nanny starts its workers
+    monkeypatch.setenv(RESULTS_ENV, "elsewhere")
+    with pytest.raises(KeyError, match="inside"):
+        with reproduce.kernel_environment(tmp_path):
+            assert os.environ[RESULTS_ENV] == str(tmp_path)
+            assert MALLOC_TRIM_VARIABLE not in os.environ
+            raise KeyError("inside")
+    assert os.environ[MALLOC_TRIM_VARIABLE] == "65536"
+    assert os.environ[RESULTS_ENV] == "elsewhere"
+
+
 @pytest.mark.slow
 def test_source_parameters_come_from_the_params_file():
     params, where = reproduce.source_parameters(NOTEBOOKS / "01_tiny_sum.md")

@@ -24,7 +24,14 @@ import numpy as np
 from tutorials_lib._checks import as_float_array, check_int
 from tutorials_lib.repro import configure_tensorflow_env
 
-__all__ = ["TaskFailed", "WalkForwardTask", "local_cluster", "run_tasks", "walk_forward_task"]
+__all__ = [
+    "MALLOC_TRIM_VARIABLE",
+    "TaskFailed",
+    "WalkForwardTask",
+    "local_cluster",
+    "run_tasks",
+    "walk_forward_task",
+]
 
 
 class TaskFailed(RuntimeError):
@@ -94,22 +101,38 @@ def run_tasks(
     return results if isinstance(tasks, Mapping) else list(results.values())
 
 
+#: Dask's nanny sets this variable in every worker it starts (the configuration key
+#: ``distributed.nanny.pre-spawn-environ``) so that glibc returns freed memory to the system
+#: at once. Set at all, it also pins glibc's mmap threshold at 128 KiB: every tensor of a
+#: recurrent layer's steps (a 450 x 1200 float32 gate block is 2 MiB) is then mapped,
+#: zero-filled by the kernel and unmapped again, step after step, and chapter 7's LSTM(300)
+#: trains markedly slower (``benchmarks/training_throughput.py`` times it with and without;
+#: the performance appendix shows the factor).
+MALLOC_TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
+
+
 def local_cluster(n_workers: int):
     """A Dask ``LocalCluster`` of ``n_workers`` single-threaded worker processes, local only.
 
-    No dashboard, and the scheduler's own HTTP server (health and metrics routes, started even
+    The workers start without :data:`MALLOC_TRIM_VARIABLE`, which slows recurrent layers
+    (above). No dashboard, and the scheduler's own HTTP server (health and metrics routes, started even
     without a dashboard) binds 127.0.0.1 on a free port. Left to Dask, it would listen on
     every interface at port 8787, and a second cluster on the machine would warn that the port
     is taken. Workers get no memory limit: a notebook task's memory is in its kernel, a process
     of its own that Dask's per-worker limit would not see, and a sweep task's is one model's.
     """
     n_workers = check_int("n_workers", n_workers, minimum=1)
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"}, memory_limit=0,
-    )  # fmt: skip
+    # the nannies read their workers' environment from the configuration when they are made,
+    # all of them inside LocalCluster(): a key set to None is left out
+    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM_VARIABLE}": None}):
+        return LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            memory_limit=0,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
