@@ -86,6 +86,22 @@ def test_local_cluster_workers_start_without_dask_malloc_trim(cluster):
     assert set(settings.values()) == {None}, settings
 
 
+def _profiling(dask_worker):
+    return "profile" in dask_worker.periodic_callbacks
+
+
+def test_local_cluster_workers_do_not_profile(cluster):
+    # Dask's statistical profiler would take the interpreter lock from each task every 10 ms,
+    # for a dashboard the cluster does not run.
+    import dask
+    from distributed import Client
+
+    assert dask.config.get("distributed.worker.profile.enabled")  # Dask's default
+    with Client(cluster, set_as_default=False) as client:
+        profiling = client.run(_profiling)
+    assert profiling and not any(profiling.values()), profiling
+
+
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True])
 def test_local_cluster_rejects_bad_worker_count(bad):
     with pytest.raises(ValueError, match="n_workers"):

@@ -115,7 +115,9 @@ def local_cluster(n_workers: int):
     """A Dask ``LocalCluster`` of ``n_workers`` single-threaded worker processes, local only.
 
     The workers start without :data:`MALLOC_TRIM_VARIABLE`, which slows recurrent layers
-    (above). No dashboard, and the scheduler's own HTTP server (health and metrics routes, started even
+    (above), and without Dask's statistical profiler: it samples every thread's stack every
+    10 ms for a dashboard this cluster does not have, taking the interpreter lock from the
+    task each time. No dashboard, and the scheduler's own HTTP server (health and metrics routes, started even
     without a dashboard) binds 127.0.0.1 on a free port. Left to Dask, it would listen on
     every interface at port 8787, and a second cluster on the machine would warn that the port
     is taken. Workers get no memory limit: a notebook task's memory is in its kernel, a process
@@ -125,9 +127,13 @@ def local_cluster(n_workers: int):
     import dask
     from distributed import LocalCluster
 
-    # the nannies read their workers' environment from the configuration when they are made,
-    # all of them inside LocalCluster(): a key set to None is left out
-    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM_VARIABLE}": None}):
+    # the nannies read their workers' environment and configuration when they are made, all
+    # of them inside LocalCluster(); an environment variable set to None is left out
+    settings = {
+        f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM_VARIABLE}": None,
+        "distributed.worker.profile.enabled": False,
+    }
+    with dask.config.set(settings):
         return LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
             scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
