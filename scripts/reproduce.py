@@ -86,12 +86,12 @@ class TaskResult:
 
 @contextmanager
 def kernel_environment(results_dir: Path) -> Iterator[None]:
-    """This process's environment as a notebook kernel started inside should inherit it.
+    """Within the block, the environment a notebook kernel started there inherits.
 
-    The kernel writes its results file into ``results_dir``, and it starts without Dask's
+    The kernel writes its results file into ``results_dir`` and starts without Dask's
     :data:`~tutorials_lib.distributed.MALLOC_TRIM_VARIABLE`, which every worker of an existing
-    cluster has by default and which slows recurrent layers. The environment is
-    restored on leaving.
+    cluster has by default and which slows recurrent layers. On leaving, the environment is
+    as it was.
     """
     wanted = {RESULTS_ENV: str(results_dir), MALLOC_TRIM_VARIABLE: None}
     previous = {name: os.environ.get(name) for name in wanted}
