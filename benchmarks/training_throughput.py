@@ -34,6 +34,8 @@ configure_tensorflow_env(keep_existing=True, pin_threads=False)  # TensorFlow's 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import dask  # noqa: E402
+import distributed  # noqa: E402, F401  (loads Dask's distributed configuration, read below)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -168,7 +170,7 @@ def main() -> None:
     peak_one_thread = one_thread("--peak-only")
     per_sample = 3.0 * lstm_forward_flops([300], 2, 100)  # training: 3 x the forward products
     flops = per_sample * rows["07"]["samples_per_second"]
-    dask_trim = "65536"  # distributed.nanny.pre-spawn-environ's default
+    dask_trim = str(dask.config.get(f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM_VARIABLE}"))
     one_thread_rates = {
         "without_malloc_trim": one_thread("--lstm300-only"),
         f"{MALLOC_TRIM_VARIABLE}={dask_trim}": one_thread("--lstm300-only", dask_trim),
