@@ -42,6 +42,51 @@ def test_set_seed_turns_on_op_determinism():
     assert config.is_op_determinism_enabled()
 
 
+def _array_pipeline(x, y, shuffle=True):
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    return ArrayDataAdapter(x, y, batch_size=4, shuffle=shuffle).get_tf_dataset()
+
+
+def test_set_seed_takes_the_autotuner_out_of_keras_array_pipelines(monkeypatch):
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    original = getattr(ArrayDataAdapter.get_tf_dataset, "__wrapped__", None)
+    if original is not None:  # start from Keras as shipped; monkeypatch restores the wrapper
+        monkeypatch.setattr(ArrayDataAdapter, "get_tf_dataset", original)
+    x = np.arange(24, dtype="float32").reshape(12, 2)
+    assert _array_pipeline(x, x[:, 0]).options().autotune.enabled is not False
+    repro.set_seed(0)
+    assert _array_pipeline(x, x[:, 0]).options().autotune.enabled is False
+    wrapper = ArrayDataAdapter.get_tf_dataset
+    repro.keras_arrays_without_autotune()  # a second call leaves the one wrapper in place
+    assert ArrayDataAdapter.get_tf_dataset is wrapper
+
+
+def test_without_autotune_training_is_unchanged(monkeypatch):
+    """Same batches in the same order: a shuffled fit ends on the same weights either way."""
+    import keras
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    def train():
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((5, 1)), keras.layers.GRU(4), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        x = np.random.default_rng(0).random((30, 5, 1)).astype("float32")
+        model.fit(x, x[:, -1, 0], epochs=3, batch_size=4, shuffle=True, verbose=0)
+        return np.concatenate([w.ravel() for w in model.get_weights()])
+
+    repro.keras_arrays_without_autotune()
+    without = train()
+    x = np.zeros((8, 1), dtype="float32")
+    assert _array_pipeline(x, x[:, 0]).options().autotune.enabled is False
+    monkeypatch.setattr(
+        ArrayDataAdapter, "get_tf_dataset", ArrayDataAdapter.get_tf_dataset.__wrapped__
+    )
+    assert _array_pipeline(x, x[:, 0]).options().autotune.enabled is not False
+    np.testing.assert_array_equal(train(), without)
+
+
 @pytest.mark.parametrize("bad", [-1, 1.5, "1", None])
 def test_set_seed_rejects_bad_seed(bad):
     with pytest.raises(ValueError, match="seed must be"):

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
 from tutorials_lib._checks import check_int
 
-__all__ = ["TF_ENVIRONMENT", "TF_THREADS", "configure_tensorflow_env", "set_seed"]
+__all__ = [
+    "TF_ENVIRONMENT",
+    "TF_THREADS",
+    "configure_tensorflow_env",
+    "keras_arrays_without_autotune",
+    "set_seed",
+]
 
 #: One thread in each of TensorFlow's pools. Left alone, TensorFlow sizes its pools by the
 #: machine's cores, and Eigen cuts a large matrix product into blocks by the pool's size: the
@@ -58,7 +65,8 @@ def set_seed(seed: int) -> None:
 
     ``keras.utils.set_random_seed`` seeds Python's ``random``, NumPy's global state and
     TensorFlow in one call. With the same seed and the same environment, training gives
-    bit-identical weights.
+    bit-identical weights. Also calls :func:`keras_arrays_without_autotune`, which changes
+    timing only.
     """
     seed = check_int("seed", seed, minimum=0)
     import keras
@@ -66,3 +74,36 @@ def set_seed(seed: int) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    keras_arrays_without_autotune()
+
+
+_AUTOTUNE_OFF = "_tutorials_lib_autotune_off"
+
+
+def keras_arrays_without_autotune() -> None:
+    """Keras' input pipelines for NumPy arrays run without tf.data's autotuner (idempotent).
+
+    ``fit``, ``predict`` and ``evaluate`` on arrays feed the model through a tf.data
+    pipeline, and each epoch opens a new iterator on it. With autotuning on, every iterator
+    starts a thread that re-tunes the pipeline after a pause that doubles each round; when
+    Keras drops the iterator at the end of an epoch, the training thread can wait for that
+    pause to run out, up to seconds with the CPU idle (benchmarks/keras_autotune.py
+    measures it). The pipeline gathers batches of arrays already in memory, so there is
+    nothing to tune; without the autotuner the batches, their order and so every trained
+    weight are the same.
+    """
+    import tensorflow as tf
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    original = ArrayDataAdapter.get_tf_dataset
+    if getattr(original, _AUTOTUNE_OFF, False):
+        return
+
+    @functools.wraps(original)
+    def get_tf_dataset(self):
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return original(self).with_options(options)
+
+    setattr(get_tf_dataset, _AUTOTUNE_OFF, True)
+    ArrayDataAdapter.get_tf_dataset = get_tf_dataset
