@@ -111,6 +111,17 @@ def _set_environment(values: dict[str, str | None]) -> None:
             os.environ[name] = value
 
 
+#: Kernel start-ups per chapter. Each kernel takes its ports from the system when it starts,
+#: and two kernels started at the same moment by two workers can be handed the same port: one
+#: of them dies before running a cell ("Address already in use") and is started again.
+KERNEL_START_ATTEMPTS = 3
+
+
+def kernel_failed_to_start(err: BaseException) -> bool:
+    """True for nbclient's error when a new kernel dies before its first reply (no cell ran)."""
+    return isinstance(err, RuntimeError) and "before replying to kernel_info" in str(err)
+
+
 def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> TaskResult:
     """Execute one chapter at ``parameters`` in a scratch folder (runs on a Dask worker)."""
     import nbformat
@@ -137,20 +148,25 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
     with tempfile.TemporaryDirectory() as tmp:
         out_dir, results_dir = Path(tmp) / "nb", Path(tmp) / "results"
         start = time.perf_counter()
-        try:
-            with kernel_environment(results_dir):
-                execute(md, parameters, out_dir, on_cell_executed=on_cell)
-        except papermill.PapermillExecutionError as err:
-            return TaskResult(
-                chapter=md.stem,
-                parameters_file=parameters_file,
-                seconds=time.perf_counter() - start,
-                worker=worker_name,
-                ok=False,
-                error=f"{md.name}, cell {err.exec_count} (notebook cell #{err.cell_index}): "
-                f"{err.ename}: {err.evalue}",
-                finished=utc_stamp(),
-            )
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                with kernel_environment(results_dir):
+                    execute(md, parameters, out_dir, on_cell_executed=on_cell)
+                break
+            except papermill.PapermillExecutionError as err:
+                return TaskResult(
+                    chapter=md.stem,
+                    parameters_file=parameters_file,
+                    seconds=time.perf_counter() - start,
+                    worker=worker_name,
+                    ok=False,
+                    error=f"{md.name}, cell {err.exec_count} (notebook cell #{err.cell_index}): "
+                    f"{err.ename}: {err.evalue}",
+                    finished=utc_stamp(),
+                )
+            except RuntimeError as err:
+                if not kernel_failed_to_start(err) or attempt == KERNEL_START_ATTEMPTS:
+                    raise
         seconds = time.perf_counter() - start
         notebook = (out_dir / md.with_suffix(".ipynb").name).read_text()
         results_file = results_dir / f"{md.stem}.json"

@@ -56,6 +56,52 @@ def test_kernels_get_the_results_folder_and_no_dask_malloc_trim(tmp_path, monkey
     assert os.environ[RESULTS_ENV] == "elsewhere"
 
 
+def _execute_failing_to_start(failures: int, message: str):
+    """A stand-in for ``execute`` whose kernel dies on start ``failures`` times, then runs."""
+    calls = []
+
+    def execute(md, parameters, out_dir, on_cell_executed=None):
+        calls.append(md)
+        if len(calls) <= failures:
+            raise RuntimeError(message)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+        nbformat.write(nb, out_dir / Path(md).with_suffix(".ipynb").name)
+        return 0.0
+
+    return execute, calls
+
+
+DIED_ON_START = "Kernel died before replying to kernel_info"
+
+
+def test_a_kernel_that_dies_on_start_is_started_again(tmp_path, monkeypatch):
+    md = tmp_path / "chapter.md"
+    execute, calls = _execute_failing_to_start(reproduce.KERNEL_START_ATTEMPTS - 1, DIED_ON_START)
+    monkeypatch.setattr(reproduce, "execute", execute)
+    result = reproduce.run_chapter(str(md), {}, None)
+    assert result.ok and result.code_cells == 1
+    assert len(calls) == reproduce.KERNEL_START_ATTEMPTS
+
+
+def test_kernel_start_is_given_up_after_the_last_attempt(tmp_path, monkeypatch):
+    md = tmp_path / "chapter.md"
+    execute, calls = _execute_failing_to_start(reproduce.KERNEL_START_ATTEMPTS, DIED_ON_START)
+    monkeypatch.setattr(reproduce, "execute", execute)
+    with pytest.raises(RuntimeError, match="kernel_info"):
+        reproduce.run_chapter(str(md), {}, None)
+    assert len(calls) == reproduce.KERNEL_START_ATTEMPTS
+
+
+def test_other_runtime_errors_are_not_retried(tmp_path, monkeypatch):
+    md = tmp_path / "chapter.md"
+    execute, calls = _execute_failing_to_start(1, "something else broke")
+    monkeypatch.setattr(reproduce, "execute", execute)
+    with pytest.raises(RuntimeError, match="something else"):
+        reproduce.run_chapter(str(md), {}, None)
+    assert len(calls) == 1
+
+
 @pytest.mark.slow
 def test_source_parameters_come_from_the_params_file():
     params, where = reproduce.source_parameters(NOTEBOOKS / "01_tiny_sum.md")
