@@ -84,13 +84,12 @@ def keras_arrays_without_autotune() -> None:
     """Keras' input pipelines for NumPy arrays run without tf.data's autotuner (idempotent).
 
     ``fit``, ``predict`` and ``evaluate`` on arrays feed the model through a tf.data
-    pipeline, and each epoch opens a new iterator on it. With autotuning on, every iterator
-    starts a thread that re-tunes the pipeline after a pause that doubles each round; when
-    Keras drops the iterator at the end of an epoch, the training thread can wait for that
-    pause to run out, up to seconds with the CPU idle (benchmarks/keras_autotune.py
-    measures it). The pipeline gathers batches of arrays already in memory, so there is
-    nothing to tune; without the autotuner the batches, their order and so every trained
-    weight are the same.
+    pipeline, and each epoch opens a new iterator on it. With autotuning on (Keras' default),
+    every iterator also starts a tuning thread, and at the end of an epoch the training
+    thread now and then sits idle, waiting on one of tf.data's threads, for a second or more
+    (benchmarks/keras_autotune.py measures the cost). The pipeline gathers batches of arrays
+    already in memory, so there is nothing to tune; without the autotuner the batches, their
+    order and so every trained weight are the same.
     """
     import tensorflow as tf
     from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
