@@ -5,7 +5,7 @@ scaled to [-1, 1] by a scaler fitted on the first step's rows only (``scaled_win
 LSTM(32) -> Dropout(0.3) -> Dense(1), Adam, 3 epochs per step, batch 1. Three paths:
 
 * ``fit`` loop: ``fit`` / ``predict`` / ``evaluate`` at every step (the source's loop, with
-  Keras' input pipelines as shipped: ``set_seed``'s switch of tf.data's autotuning is undone);
+  Keras' input pipelines as shipped: ``set_seed`` is kept from switching tf.data's autotuning off);
 * ``WalkForward``: one compiled TensorFlow function per epoch, model built once;
 * ``WalkForward`` with XLA (``jit_compile=True``).
 
@@ -45,6 +45,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from run_notebooks import load_average, machine_description, utc_stamp  # noqa: E402
 
+from tutorials_lib import repro  # noqa: E402
 from tutorials_lib.models import build_stateless_lstm  # noqa: E402
 from tutorials_lib.report import describe_machine  # noqa: E402
 from tutorials_lib.repro import set_seed  # noqa: E402
@@ -157,13 +158,10 @@ def main() -> None:
     if args.rounds < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     load_start = load_average()
+    # the fit loop as the source ran it: set_seed leaves Keras' array pipelines as shipped,
+    # with tf.data's autotuning on (as benchmarks/keras_autotune.py's "on" runs do)
+    repro.keras_arrays_without_autotune = lambda: None
     set_seed(SEED)
-    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
-
-    # the fit loop as the source ran it: Keras' array pipelines with tf.data's autotuning on
-    shipped = getattr(ArrayDataAdapter.get_tf_dataset, "__wrapped__", None)
-    if shipped is not None:
-        ArrayDataAdapter.get_tf_dataset = shipped
     X, y = data()
     rows = summarise([one_round(X, y) for _ in range(args.rounds)])
     report = {

@@ -42,10 +42,10 @@ def test_set_seed_turns_on_op_determinism():
     assert config.is_op_determinism_enabled()
 
 
-def _array_pipeline(x, y, shuffle=True):
+def _array_pipeline(x, y):
     from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 
-    return ArrayDataAdapter(x, y, batch_size=4, shuffle=shuffle).get_tf_dataset()
+    return ArrayDataAdapter(x, y, batch_size=4, shuffle=True).get_tf_dataset()
 
 
 def test_set_seed_takes_the_autotuner_out_of_keras_array_pipelines(monkeypatch):
