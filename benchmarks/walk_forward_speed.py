@@ -2,17 +2,21 @@
 
 Chapter 3's base configuration: the seeded cointegrated pair (60 steps), lookback 15, inputs
 scaled to [-1, 1] by a scaler fitted on the first step's rows only (``scaled_windows``),
-LSTM(32) -> Dropout(0.3) -> Dense(1), Adam, 3 epochs per step, batch 1. Three paths:
+LSTM(32) -> Dropout(0.3) -> Dense(1), Adam, 3 epochs per step, batch 1. The paths:
 
 * ``fit`` loop: ``fit`` / ``predict`` / ``evaluate`` at every step (the source's loop, with
   Keras' input pipelines as shipped: ``set_seed`` is kept from switching tf.data's autotuning off);
-* ``WalkForward``: one compiled TensorFlow function per epoch, model built once;
-* ``WalkForward`` with XLA (``jit_compile=True``).
+* ``WalkForward``: one compiled TensorFlow function per epoch, model built once, the LSTM
+  unrolled with the loop's own gradient (``tutorials_lib.unrolled_lstm``, the default);
+* ``WalkForward, Keras' LSTM loop``: the same trainer with the LSTM as Keras runs it, a
+  TensorFlow ``while`` loop (``unrolled_lstm=False``);
+* ``WalkForward + XLA`` (``jit_compile=True``).
 
 Each is timed on a fresh model: with the source's settings (dropout 0.3, shuffling on), and
 with dropout 0 and shuffling off, where nothing random is left and the predictions are
-compared with the fit loop's; the latter again with the LSTM's time loop unrolled
-(``unroll=True``). "first run" includes tracing / XLA compilation; "warm" is a second run
+compared with the fit loop's; then with Keras' own ``unroll=True`` LSTM in both the fit loop
+and the trainer, whose gradients sum the time steps in another order. "first run" includes
+tracing / XLA compilation; "warm" is a second run
 with the same seeds on the same trainer (what every further seed costs), and "repeatable"
 says whether its predictions equal the first run's bit for bit. Every path runs ``--rounds``
 times (default 3), the fit loop and the engines back to back in each round; the JSON keeps
@@ -80,15 +84,22 @@ def agreement(pred: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
     return float(gap.max()), int(np.argmax(gap > AGREE)) if np.any(gap > AGREE) else len(gap)
 
 
+ENGINES = {  # path -> WalkForward options
+    "WalkForward": {"jit_compile": False, "unrolled_lstm": True},
+    "WalkForward, Keras' LSTM loop": {"jit_compile": False, "unrolled_lstm": False},
+    "WalkForward + XLA": {"jit_compile": True, "unrolled_lstm": False},
+}
+SETTINGS = [  # label, dropout, shuffle, Keras' unroll=True, engine paths
+    ("source settings", DROPOUT, True, False, list(ENGINES)),
+    ("shuffle off, dropout 0", 0.0, False, False, list(ENGINES)),
+    ("same, Keras unroll=True", 0.0, False, True, ["WalkForward"]),
+]
+
+
 def one_round(X, y) -> dict:
     """Every path once, the fit loop first, then each engine cold and warm, per setting."""
-    settings = [
-        ("source settings", DROPOUT, True, False),
-        ("shuffle off, dropout 0", 0.0, False, False),
-        ("same, unrolled LSTM", 0.0, False, True),
-    ]
     out = {}
-    for label, dropout, shuffle, unroll in settings:
+    for label, dropout, shuffle, unroll, paths in SETTINGS:
 
         def model(d, unroll=unroll):
             return build_stateless_lstm(LOOKBACK, 2, HIDDEN, d, seed=SEED, unroll=unroll)
@@ -99,8 +110,8 @@ def one_round(X, y) -> dict:
             )
         )
         out[(label, "fit/predict/evaluate loop")] = {"first": t_fit, "warm": t_fit}
-        for name, jit in (("WalkForward", False), ("WalkForward + XLA", True)):
-            engine = WalkForward(model(dropout), batch_size=BATCH, jit_compile=jit)
+        for name in paths:
+            engine = WalkForward(model(dropout), batch_size=BATCH, **ENGINES[name])
             kw = {"epochs": EPOCHS, "shuffle": shuffle, "seed": SEED}
             t_first, res = timed(
                 lambda e=engine, d=dropout, kw=kw: e.run(X, y, init_from=model(d), **kw)
@@ -111,6 +122,7 @@ def one_round(X, y) -> dict:
             gap, agree = (None, None) if shuffle else agreement(res.predictions, ref.predictions)
             out[(label, name)] = {
                 "first": t_first, "warm": t_warm, "gap": gap, "agree": agree,
+                "equal": None if shuffle else bool(np.array_equal(res.predictions, ref.predictions)),
                 "repeatable": bool(np.array_equal(res.predictions, res2.predictions)),
                 "fit": t_fit,
             }  # fmt: skip
@@ -133,7 +145,8 @@ def summarise(rounds: list[dict]) -> list[dict]:
                "warm_run_s": round(float(np.median(warm)), 2),
                "first_runs_s": [round(t, 2) for t in first],
                "warm_runs_s": [round(t, 2) for t in warm],
-               "max_abs_diff_vs_fit": None, "steps_within_1e-5": None, "repeatable": None,
+               "max_abs_diff_vs_fit": None, "steps_within_1e-5": None,
+               "all_equal_to_fit": None, "repeatable": None,
                "speedup_cold": 1.0, "speedup_cold_range": [1.0, 1.0], "speedup_warm": 1.0}  # fmt: skip
         if "fit" in runs[0]:
             cold = [run["fit"] / run["first"] for run in runs]
@@ -146,6 +159,7 @@ def summarise(rounds: list[dict]) -> list[dict]:
                 row["max_abs_diff_vs_fit"] = float(f"{max(run['gap'] for run in runs):.2g}")
                 row["steps_within_1e-5"] = min(run["agree"] for run in runs)
                 row["steps_within_1e-5_runs"] = [run["agree"] for run in runs]
+                row["all_equal_to_fit"] = all(run["equal"] for run in runs)
         rows.append(row)
     return rows
 
@@ -194,29 +208,32 @@ def main() -> None:
         f"at start, {report['load_average_end']} at end; {report['date']}\n"
     )
     print(
-        f"{'setting':<24}{'path':<28}{'first run s':>12}{'warm run s':>12}{'x cold':>8}"
-        f"{'(range)':>13}{'x warm':>8}{'max |dpred| vs fit':>20}{'steps < 1e-5':>14}"
-        f"{'repeatable':>12}"
+        f"{'setting':<25}{'path':<31}{'first run s':>12}{'warm run s':>11}{'x cold':>7}"
+        f"{'(range)':>12}{'x warm':>7}{'max |dpred| vs fit':>19}{'steps < 1e-5':>13}"
+        f"{'all equal':>10}{'repeatable':>11}"
     )
     for r in rows:
         gap = "-" if r["max_abs_diff_vs_fit"] is None else f"{r['max_abs_diff_vs_fit']:.1e}"
         agree = "-" if r["steps_within_1e-5"] is None else f"{r['steps_within_1e-5']}/{len(X) - 1}"
-        rep = "-" if r["repeatable"] is None else ("yes" if r["repeatable"] else "no")
+        yes_no = {None: "-", True: "yes", False: "no"}
         lo, hi = r["speedup_cold_range"]
         print(
-            f"{r['setting']:<24}{r['path']:<28}{r['first_run_s']:>12.2f}{r['warm_run_s']:>12.2f}"
-            f"{r['speedup_cold']:>8.1f}{f'({lo:.1f}-{hi:.1f})':>13}{r['speedup_warm']:>8.1f}"
-            f"{gap:>20}{agree:>14}{rep:>12}"
+            f"{r['setting']:<25}{r['path']:<31}{r['first_run_s']:>12.2f}{r['warm_run_s']:>11.2f}"
+            f"{r['speedup_cold']:>7.1f}{f'({lo:.1f}-{hi:.1f})':>12}{r['speedup_warm']:>7.1f}"
+            f"{gap:>19}{agree:>13}{yes_no[r['all_equal_to_fit']]:>10}"
+            f"{yes_no[r['repeatable']]:>11}"
         )
     print(
         "\nfirst run includes tracing (and XLA compilation); warm = a second run with the same"
         "\nseeds on the same trainer, the cost of every additional seed or setting. The fit loop"
         "\nhas no warm state to reuse: each run pays its per-call overhead again. Speed-ups are"
         "\ntaken within each round and their median (range) reported. 'steps < 1e-5': how many"
-        "\nleading predictions agree with the fit loop's within 1e-5 (the fewest over rounds)."
+        "\nleading predictions agree with the fit loop's within 1e-5 (the fewest over rounds);"
+        "\n'all equal': every prediction equals the fit loop's bit for bit, in every round."
         "\nWhere a compiled graph does not perform exactly the same float32 operations in the"
-        "\nsame order (XLA fuses and reorders them), thousands of batch-1 Adam updates amplify"
-        f"\nlast-bit differences until later predictions differ visibly.\nwritten to {OUT}"
+        "\nsame order (XLA fuses and reorders them; Keras' unroll=True sums the time steps'"
+        "\ngradients in another order), thousands of batch-1 Adam updates amplify last-bit"
+        f"\ndifferences until later predictions differ visibly.\nwritten to {OUT}"
     )
 
 

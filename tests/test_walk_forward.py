@@ -44,30 +44,43 @@ def fit_reference(data):
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])
-@pytest.mark.parametrize("jit_compile", [False, True])
-def test_equals_the_fit_predict_evaluate_loop(data, fit_reference, batch_size, jit_compile):
+@pytest.mark.parametrize(
+    ("jit_compile", "unrolled_lstm", "tolerance"),
+    [(False, True, 0.0), (False, False, 0.0), (True, False, 1e-5)],
+    ids=["unrolled", "keras-loop", "xla"],
+)
+def test_equals_the_fit_predict_evaluate_loop(
+    data, fit_reference, batch_size, jit_compile, unrolled_lstm, tolerance
+):
     """With shuffling off and dropout 0, the compiled trainer repeats Keras' fit loop.
 
     Dropout is 0 here because nothing makes the two paths draw the same dropout masks:
     each consumes the layers' seed generators inside its own compiled function, and Keras'
     fit may split or order the random draws differently. With no randomness left,
-    both run the same updates (same initial weights, batches, Adam steps), so predictions,
-    test losses and per-batch training losses agree to float32 rounding. Batch 3 includes
-    short last batches (e.g. 4 samples = 3 + 1), which Keras averages over their length.
+    both run the same updates (same initial weights, batches, Adam steps). Without XLA, with
+    the LSTM unrolled or in Keras' loop, batch-1 predictions and per-batch training losses
+    are the fit loop's bit for bit; XLA rounds differently and agrees to 1e-5 over this short
+    run. Batch 3 includes short last batches (e.g. 4 samples = 3 + 1), which Keras averages
+    over their length; the trainer's weighted mean over a padded batch rounds its last bit
+    differently from Keras' mean, so batch 3 agrees to 1e-5.
     """
+    if batch_size > 1:
+        tolerance = max(tolerance, 1e-5)
     X, y = data
     fast = walk_forward(
         build_stateless_lstm(LOOKBACK, FEATURES, HIDDEN, dropout=0.0, seed=7),
         X, y, epochs=2, batch_size=batch_size, shuffle=False, jit_compile=jit_compile,
+        unrolled_lstm=unrolled_lstm,
     )  # fmt: skip
     slow = fit_reference[batch_size]
     np.testing.assert_array_equal(fast.steps, np.arange(1, 12))
     np.testing.assert_allclose(fast.actuals, slow.actuals, rtol=0, atol=0)
-    np.testing.assert_allclose(fast.predictions, slow.predictions, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(fast.test_losses, slow.test_losses, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(fast.predictions, slow.predictions, rtol=0, atol=tolerance)
+    # evaluate squares the error in float32, the trainer in float64
+    np.testing.assert_allclose(fast.test_losses, slow.test_losses, rtol=1e-6, atol=1e-5)
     n_batches = sum(2 * -(-i // batch_size) for i in range(1, 12))
     assert fast.train_losses.shape == slow.train_losses.shape == (n_batches,)
-    np.testing.assert_allclose(fast.train_losses, slow.train_losses, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(fast.train_losses, slow.train_losses, rtol=0, atol=tolerance)
     # and training did something: later predictions differ from the untrained model's
     assert np.ptp(fast.predictions) > 1e-3
 

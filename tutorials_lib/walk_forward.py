@@ -32,6 +32,7 @@ from tutorials_lib.models import (
     stateful_layers,
 )
 from tutorials_lib.synthetic import regression_intercepts
+from tutorials_lib.unrolled_lstm import call_model, can_unroll
 from tutorials_lib.windows import scaled_windows, sliding_windows
 
 __all__ = [
@@ -225,7 +226,11 @@ class WalkForward:
     for a model with stateful layers) the carried states are zeroed at the start of every
     epoch and before every prediction. The optimizer is Adam(``learning_rate``); its state
     persists across the steps of a run, like a model compiled once and fitted repeatedly,
-    and is reset at the start of each run. ``jit_compile`` turns on XLA.
+    and is reset at the start of each run. With ``unrolled_lstm`` (the default) the training
+    pass runs the model's stateless LSTM layers through
+    :func:`~tutorials_lib.unrolled_lstm.call_model`: the same numbers as Keras' loop, bit
+    for bit, in about half the time. ``jit_compile`` turns on XLA, which compiles the model
+    as Keras builds it (``unrolled_lstm`` is then ignored) and rounds differently.
     """
 
     def __init__(
@@ -236,6 +241,7 @@ class WalkForward:
         learning_rate: float = 1e-3,
         reset_states_each_epoch: bool | None = None,
         jit_compile: bool = False,
+        unrolled_lstm: bool = True,
     ) -> None:
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         fixed = _batch_size_of(model)
@@ -249,6 +255,12 @@ class WalkForward:
         self.stateful = bool(stateful_layers(model))
         self.reset_states_each_epoch = (
             self.stateful if reset_states_each_epoch is None else bool(reset_states_each_epoch)
+        )
+        self.unrolled_lstm = (
+            bool(unrolled_lstm)
+            and not jit_compile
+            and isinstance(model, keras.Sequential)
+            and any(can_unroll(layer) for layer in model.layers)
         )
         self.optimizer = keras.optimizers.Adam(learning_rate)
         self.optimizer.build(model.trainable_variables)
@@ -282,19 +294,22 @@ class WalkForward:
         variables = model.trainable_variables
         if self.reset_states_each_epoch:
             self._reset_graph()
-        losses = tf.zeros((tf.shape(index)[0],))
+        losses = tf.TensorArray(tf.float32, size=tf.shape(index)[0], element_shape=())
         b = tf.constant(0)
         while b < n_batches:  # no maximum_iterations: XLA then compiles once for all steps
             xb = tf.gather(x, index[b])
             yb = tf.gather(y, index[b])
             with tf.GradientTape() as tape:
-                pred = model(xb, training=True)[:, 0]
+                if self.unrolled_lstm:
+                    pred = call_model(model, xb, training=True)[:, 0]
+                else:
+                    pred = model(xb, training=True)[:, 0]
                 loss = tf.reduce_sum(weight[b] * tf.square(pred - yb)) / tf.reduce_sum(weight[b])
             grads = tape.gradient(loss, variables)
             optimizer.apply_gradients(zip(grads, variables, strict=True))
-            losses = tf.tensor_scatter_nd_update(losses, [[b]], [loss])
+            losses = losses.write(b, loss)
             b += 1
-        return losses
+        return losses.stack()
 
     def _predict_graph(self, x):
         if self.reset_states_each_epoch:
@@ -381,6 +396,7 @@ def walk_forward(
     first_step: int = 1,
     learning_rate: float = 1e-3,
     jit_compile: bool = False,
+    unrolled_lstm: bool = True,
 ) -> WalkForwardResult:
     """One walk-forward run with a new :class:`WalkForward` trainer (see there).
 
@@ -389,7 +405,11 @@ def walk_forward(
     stateful layers needs ``shuffle=False``.
     """
     engine = WalkForward(
-        model, batch_size=batch_size, learning_rate=learning_rate, jit_compile=jit_compile
+        model,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        jit_compile=jit_compile,
+        unrolled_lstm=unrolled_lstm,
     )
     return engine.run(X, y, epochs=epochs, shuffle=shuffle, seed=seed, first_step=first_step)
 
