@@ -229,7 +229,7 @@ class WalkForward:
     and is reset at the start of each run. With ``unrolled_lstm`` (the default) the training
     pass runs the model's stateless LSTM layers through
     :func:`~tutorials_lib.unrolled_lstm.call_model`: the same numbers as Keras' loop, bit
-    for bit, in about half the time. ``jit_compile`` turns on XLA, which compiles the model
+    for bit, in less than half the time. ``jit_compile`` turns on XLA, which compiles the model
     as Keras builds it (``unrolled_lstm`` is then ignored) and rounds differently.
     """
 
