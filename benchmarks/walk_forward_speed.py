@@ -7,8 +7,11 @@ LSTM(32) -> Dropout(0.3) -> Dense(1), Adam, 3 epochs per step, batch 1. The path
 * ``fit`` loop: ``fit`` / ``predict`` / ``evaluate`` at every step (the source's loop, with
   Keras' input pipelines as shipped: ``set_seed`` is kept from switching tf.data's autotuning off);
 * ``WalkForward``: one compiled TensorFlow function per epoch, model built once, the LSTM
-  unrolled with the loop's own gradient (``tutorials_lib.unrolled_lstm``, the default);
-* ``WalkForward, Keras' LSTM loop``: the same trainer with the LSTM as Keras runs it, a
+  unrolled with the loop's own gradient (``tutorials_lib.unrolled_lstm``), the graphs run
+  by TensorFlow's single-threaded executor (the defaults);
+* ``WalkForward, default executor``: the same on TensorFlow's default executor, built to
+  run independent operations in parallel on a thread pool (``single_threaded=False``);
+* ``WalkForward, Keras' LSTM loop``: the trainer with the LSTM as Keras runs it, a
   TensorFlow ``while`` loop (``unrolled_lstm=False``);
 * ``WalkForward + XLA`` (``jit_compile=True``).
 
@@ -86,6 +89,11 @@ def agreement(pred: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
 
 ENGINES = {  # path -> WalkForward options
     "WalkForward": {"jit_compile": False, "unrolled_lstm": True},
+    "WalkForward, default executor": {
+        "jit_compile": False,
+        "unrolled_lstm": True,
+        "single_threaded": False,
+    },
     "WalkForward, Keras' LSTM loop": {"jit_compile": False, "unrolled_lstm": False},
     "WalkForward + XLA": {"jit_compile": True, "unrolled_lstm": False},
 }

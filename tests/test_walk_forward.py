@@ -127,6 +127,22 @@ def test_the_fit_loop_refuses_a_fixed_batch_size_it_cannot_serve(data, model_bat
         fit_walk_forward(model, X[:4], y[:4], epochs=1, batch_size=batch_size, shuffle=False)
 
 
+@pytest.mark.parametrize("unrolled_lstm", [True, False], ids=["unrolled", "keras-loop"])
+def test_the_executor_changes_no_number(data, unrolled_lstm):
+    """The single-threaded executor runs the same operations: same dropout draws, same bits."""
+    X, y = data
+    fresh = lambda: build_stateless_lstm(LOOKBACK, FEATURES, HIDDEN, 0.3, seed=5)  # noqa: E731
+    runs = [
+        WalkForward(
+            fresh(), batch_size=2, unrolled_lstm=unrolled_lstm, single_threaded=single
+        ).run(X, y, epochs=2, seed=3)
+        for single in (True, False)
+    ]
+    np.testing.assert_array_equal(runs[0].predictions, runs[1].predictions)
+    np.testing.assert_array_equal(runs[0].train_losses, runs[1].train_losses)
+    assert np.ptp(runs[0].predictions) > 1e-3  # trained, not a constant
+
+
 def test_runs_repeat_and_restart_cold(data):
     X, y = data
     engine = WalkForward(

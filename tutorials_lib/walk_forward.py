@@ -31,6 +31,7 @@ from tutorials_lib.models import (
     reset_states,
     stateful_layers,
 )
+from tutorials_lib.side_by_side import adam_rate, adam_update
 from tutorials_lib.synthetic import regression_intercepts
 from tutorials_lib.unrolled_lstm import call_model, can_unroll
 from tutorials_lib.windows import scaled_windows, sliding_windows
@@ -45,6 +46,16 @@ __all__ = [
     "pair_walk_forward_inputs",
     "walk_forward",
 ]
+
+
+#: The executor that runs the trainer's graphs: TensorFlow's single-threaded executor runs
+#: a graph's operations one after another on the calling thread, at a fraction of the
+#: default executor's scheduling cost per operation, which dominates a batch-1 update made of
+#: hundreds of tiny operations. The operations, and so the numbers, are the same; each
+#: operation still uses the intra-op threads for its own work. It has no support for
+#: TensorFlow's low-level loop primitives, so graphs traced under it keep ``while`` loops
+#: as functional loops.
+GRAPH_EXECUTOR = "SINGLE_THREADED_EXECUTOR"
 
 
 @dataclass(frozen=True)
@@ -224,13 +235,16 @@ class WalkForward:
 
     ``batch_size`` is fixed for the trainer. With ``reset_states_each_epoch`` (the default
     for a model with stateful layers) the carried states are zeroed at the start of every
-    epoch and before every prediction. The optimizer is Adam(``learning_rate``); its state
-    persists across the steps of a run, like a model compiled once and fitted repeatedly,
-    and is reset at the start of each run. With ``unrolled_lstm`` (the default) the training
-    pass runs the model's stateless LSTM layers through
-    :func:`~tutorials_lib.unrolled_lstm.call_model`: the same numbers as Keras' loop, bit
-    for bit, in less than half the time. ``jit_compile`` turns on XLA, which compiles the model
-    as Keras builds it (``unrolled_lstm`` is then ignored) and rounds differently.
+    epoch and before every prediction. The optimizer is Keras' Adam(``learning_rate``), its
+    update written out (:meth:`_adam_step`); its state persists across the steps of a run,
+    like a model compiled once and fitted repeatedly, and is reset at the start of each run.
+    With ``unrolled_lstm`` (the default) the training pass runs the model's stateless LSTM
+    layers through :func:`~tutorials_lib.unrolled_lstm.call_model`: the same numbers as
+    Keras' loop, bit for bit, in less than half the time. With ``single_threaded`` (the
+    default) the graphs run on TensorFlow's single-threaded executor (:data:`GRAPH_EXECUTOR`):
+    the same numbers again, at a lower cost per operation. ``jit_compile`` turns on XLA,
+    which compiles the model as Keras builds it (``unrolled_lstm`` is then ignored) and
+    rounds differently.
     """
 
     def __init__(
@@ -242,6 +256,7 @@ class WalkForward:
         reset_states_each_epoch: bool | None = None,
         jit_compile: bool = False,
         unrolled_lstm: bool = True,
+        single_threaded: bool = True,
     ) -> None:
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         fixed = _batch_size_of(model)
@@ -256,15 +271,20 @@ class WalkForward:
         self.reset_states_each_epoch = (
             self.stateful if reset_states_each_epoch is None else bool(reset_states_each_epoch)
         )
+        self.single_threaded = bool(single_threaded)
         self.unrolled_lstm = (
             bool(unrolled_lstm)
             and not jit_compile
             and isinstance(model, keras.Sequential)
             and any(can_unroll(layer) for layer in model.layers)
         )
-        self.optimizer = keras.optimizers.Adam(learning_rate)
-        self.optimizer.build(model.trainable_variables)
-        self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
+        self.learning_rate = float(learning_rate)
+        # Adam's state: the update count and each weight's two moments
+        self._updates = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._moments = [
+            (tf.Variable(tf.zeros(w.shape)), tf.Variable(tf.zeros(w.shape)))
+            for w in model.trainable_variables
+        ]
         shape = model.inputs[0].shape
         x_spec = tf.TensorSpec((None, *shape[1:]), tf.float32)
         self._train_epoch = tf.function(
@@ -290,7 +310,7 @@ class WalkForward:
                 state.assign(tf.zeros_like(state))
 
     def _epoch_graph(self, x, y, index, weight, n_batches):
-        model, optimizer = self.model, self.optimizer
+        model = self.model
         variables = model.trainable_variables
         if self.reset_states_each_epoch:
             self._reset_graph()
@@ -305,11 +325,25 @@ class WalkForward:
                 else:
                     pred = model(xb, training=True)[:, 0]
                 loss = tf.reduce_sum(weight[b] * tf.square(pred - yb)) / tf.reduce_sum(weight[b])
-            grads = tape.gradient(loss, variables)
-            optimizer.apply_gradients(zip(grads, variables, strict=True))
+            self._adam_step(tape.gradient(loss, variables), variables)
             losses = losses.write(b, loss)
             b += 1
         return losses.stack()
+
+    def _adam_step(self, grads, variables) -> None:
+        """One update of ``keras.optimizers.Adam(learning_rate)``, in its operations and order.
+
+        Keras' ``apply_gradients`` recomputes the step size for every weight and wraps each
+        update in distribution-strategy plumbing, which costs time on every trace. The
+        numbers are Keras' (the tests compare the predictions with the fit loop's, bit for bit).
+        """
+        rate = adam_rate(self.learning_rate, tf.cast(self._updates + 1, tf.float32))
+        for var, grad, (m, v) in zip(variables, grads, self._moments, strict=True):
+            new_m, new_v, delta = adam_update(grad, m, v, rate)
+            m.assign(new_m)
+            v.assign(new_v)
+            var.assign_sub(delta)
+        self._updates.assign_add(1)
 
     def _predict_graph(self, x):
         if self.reset_states_each_epoch:
@@ -322,8 +356,10 @@ class WalkForward:
         ``init_from`` is a freshly built model of the same architecture, typically from the
         same builder with another seed: a cold start without retracing anything.
         """
-        for var, value in zip(self.optimizer.variables, self._optimizer_start, strict=True):
-            var.assign(value)
+        self._updates.assign(0)
+        for m, v in self._moments:
+            m.assign(tf.zeros_like(m))
+            v.assign(tf.zeros_like(v))
         if init_from is not None:
             src, dst = init_from.variables, self.model.variables
             if len(src) != len(dst) or any(
@@ -365,13 +401,16 @@ class WalkForward:
         x_all = tf.constant(X)
         y_all = tf.constant(y)
         preds, train_losses = [], []
-        for i in range(first_step, len(X)):
-            for _ in range(epochs):
-                index, weight, n_batches = batch_plan(i, len(X), self.batch_size, shuffle, rng)
-                losses = self._train_epoch(x_all, y_all, index, weight, np.int32(n_batches))
-                train_losses.append(losses.numpy()[:n_batches])
-            x_test = np.repeat(X[i : i + 1], self.batch_size, axis=0)
-            preds.append(float(self._predict(x_test)))
+        executor = GRAPH_EXECUTOR if self.single_threaded else None  # None: TensorFlow's default
+        with tf.experimental.function_executor_type(executor):  # graphs traced and run there
+            for i in range(first_step, len(X)):
+                for _ in range(epochs):
+                    plan = batch_plan(i, len(X), self.batch_size, shuffle, rng)
+                    index, weight, n_batches = plan
+                    losses = self._train_epoch(x_all, y_all, index, weight, np.int32(n_batches))
+                    train_losses.append(losses.numpy()[:n_batches])
+                x_test = np.repeat(X[i : i + 1], self.batch_size, axis=0)
+                preds.append(float(self._predict(x_test)))
         steps = np.arange(first_step, len(X))
         predictions = np.array(preds)
         actuals = y[steps].astype(np.float64)
