@@ -279,11 +279,19 @@ class WalkForward:
             and any(can_unroll(layer) for layer in model.layers)
         )
         self.learning_rate = float(learning_rate)
-        # Adam's state: the update count and each weight's two moments
+        # Adam's state: the update count and the two moments of the weights, one flat vector
+        # each for all weights together (see _adam_step), or one pair per weight under XLA
+        weights = model.trainable_variables
+        self._sizes = [int(np.prod(w.shape)) for w in weights]
+        self._flat_adam = not jit_compile
+        shapes = [(sum(self._sizes),)] if self._flat_adam else [tuple(w.shape) for w in weights]
         self._updates = tf.Variable(0, dtype=tf.int64, trainable=False)
         self._moments = [
-            (tf.Variable(tf.zeros(w.shape)), tf.Variable(tf.zeros(w.shape)))
-            for w in model.trainable_variables
+            (
+                tf.Variable(tf.zeros(shape), trainable=False),
+                tf.Variable(tf.zeros(shape), trainable=False),
+            )
+            for shape in shapes
         ]
         shape = model.inputs[0].shape
         x_spec = tf.TensorSpec((None, *shape[1:]), tf.float32)
@@ -331,18 +339,31 @@ class WalkForward:
         return losses.stack()
 
     def _adam_step(self, grads, variables) -> None:
-        """One update of ``keras.optimizers.Adam(learning_rate)``, in its operations and order.
+        """One update of ``keras.optimizers.Adam(learning_rate)``: Keras' numbers, fewer ops.
 
-        Keras' ``apply_gradients`` recomputes the step size for every weight and wraps each
-        update in distribution-strategy plumbing, which costs time on every trace. The
-        numbers are Keras' (the tests compare the predictions with the fit loop's, bit for bit).
+        Keras' ``apply_gradients`` updates the weights one by one, recomputing the step size
+        for each, inside distribution-strategy wrappers. Here all weights' entries form one
+        vector and go through :func:`~tutorials_lib.side_by_side.adam_update` at once: the
+        same element-wise operations (additions, products, quotients and square roots, each
+        correctly rounded, so an entry's result does not depend on its neighbours), in
+        Keras' order. The tests compare the predictions with the fit loop's, bit for bit.
+        XLA compiles the update together with the gradients' computation, and with the
+        joined vector its numbers differ from its numbers for Keras' Adam; under XLA each
+        weight therefore keeps its own update, as in Keras.
         """
         rate = adam_rate(self.learning_rate, tf.cast(self._updates + 1, tf.float32))
-        for var, grad, (m, v) in zip(variables, grads, self._moments, strict=True):
+        if self._flat_adam:
+            grads = [tf.concat([tf.reshape(grad, (-1,)) for grad in grads], axis=0)]
+        deltas = []
+        for grad, (m, v) in zip(grads, self._moments, strict=True):
             new_m, new_v, delta = adam_update(grad, m, v, rate)
             m.assign(new_m)
             v.assign(new_v)
-            var.assign_sub(delta)
+            deltas.append(delta)
+        if self._flat_adam:
+            deltas = tf.split(deltas[0], self._sizes)
+        for var, delta in zip(variables, deltas, strict=True):
+            var.assign_sub(tf.reshape(delta, var.shape))
         self._updates.assign_add(1)
 
     def _predict_graph(self, x):
