@@ -426,8 +426,7 @@ class WalkForward:
         with tf.experimental.function_executor_type(executor):  # graphs traced and run there
             for i in range(first_step, len(X)):
                 for _ in range(epochs):
-                    plan = batch_plan(i, len(X), self.batch_size, shuffle, rng)
-                    index, weight, n_batches = plan
+                    index, weight, n_batches = batch_plan(i, len(X), self.batch_size, shuffle, rng)
                     losses = self._train_epoch(x_all, y_all, index, weight, np.int32(n_batches))
                     train_losses.append(losses.numpy()[:n_batches])
                 x_test = np.repeat(X[i : i + 1], self.batch_size, axis=0)
