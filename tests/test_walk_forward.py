@@ -132,12 +132,12 @@ def test_the_executor_changes_no_number(data, unrolled_lstm):
     """The single-threaded executor runs the same operations: same dropout draws, same bits."""
     X, y = data
     fresh = lambda: build_stateless_lstm(LOOKBACK, FEATURES, HIDDEN, 0.3, seed=5)  # noqa: E731
-    runs = [
-        WalkForward(
+    runs = []
+    for single in (True, False):
+        engine = WalkForward(
             fresh(), batch_size=2, unrolled_lstm=unrolled_lstm, single_threaded=single
-        ).run(X, y, epochs=2, seed=3)
-        for single in (True, False)
-    ]
+        )
+        runs.append(engine.run(X, y, epochs=2, seed=3))
     np.testing.assert_array_equal(runs[0].predictions, runs[1].predictions)
     np.testing.assert_array_equal(runs[0].train_losses, runs[1].train_losses)
     assert np.ptp(runs[0].predictions) > 1e-3  # trained, not a constant
