@@ -26,7 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from reproduce import APPENDICES, reproduce  # noqa: E402
-from run_notebooks import chapters, machine_description, utc_stamp  # noqa: E402
+from run_notebooks import (  # noqa: E402
+    chapters,
+    data_description,
+    machine_description,
+    utc_stamp,
+    warn_if_fallback,
+)
 
 WORKER_COUNTS = (1, 2)
 
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
     todo = [c for c in chapters() if c.name < APPENDICES]
+    data = data_description()
+    warn_if_fallback(data)
     walls = {k: [] for k in WORKER_COUNTS}
     task_times: dict[int, dict[str, list[float]]] = {k: {} for k in WORKER_COUNTS}
     for round_number in range(1, args.rounds + 1):
@@ -70,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         "what": "every chapter at the book's defaults",
         "date": utc_stamp(),
         "machine": machine_description(),
+        "data": data,
         "rounds": args.rounds,
         "measured": medians(walls),
         "measured_rounds": walls,

@@ -40,7 +40,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from run_notebooks import load_average, machine_description, utc_stamp  # noqa: E402
+from run_notebooks import (  # noqa: E402
+    data_description,
+    load_average,
+    machine_description,
+    utc_stamp,
+    warn_if_fallback,
+)
 
 from tutorials_lib.distributed import local_cluster  # noqa: E402
 from tutorials_lib.results import notebook_parameters  # noqa: E402
@@ -285,6 +291,8 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--only {args.only!r} matches no task")
     from distributed import Client, as_completed
 
+    data = data_description()
+    warn_if_fallback(data)
     load_before = load_average()[0]
     with local_cluster(args.workers) as cluster, Client(cluster) as client:
         # One task per worker at a time, the next longest to the first worker free (greedy
@@ -337,6 +345,7 @@ def main(argv: list[str] | None = None) -> None:
         "date": utc_stamp(),
         "workers": args.workers,
         "machine": machine_description(),
+        "data": data,
         "load_average_before": load_before,
         "load_average_after": load_average()[0],
         "wall_seconds": round(wall, 1),

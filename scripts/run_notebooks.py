@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 # the record format the appendices read (one environment variable, one date stamp), and the
 # reader of parameter files that scripts/reproduce.py uses too
+from tutorials_lib.data import DATA_ENV, KNOWN_SHA256, data_dir, data_file  # noqa: E402
 from tutorials_lib.results import RESULTS_ENV, STAMP_FORMAT, read_parameter_file  # noqa: E402
 
 BOOK = ROOT / "book"
@@ -103,6 +104,29 @@ def _cpuinfo_field(name: str) -> str | None:
 def cpu_flags() -> set[str]:
     """The instruction-set flags of this CPU (empty where /proc/cpuinfo is missing)."""
     return set((_cpuinfo_field("flags") or "").split())
+
+
+def data_description() -> dict:
+    """Which of the book's data files the chapters will read, and from where.
+
+    ``{"data_dir": <$RNN_BOOK_DATA_DIR or None>, "files": {name: "read" or "absent"}}``;
+    an absent file sends its chapter to the fall-back data, which changes both the results
+    and the run times, so every record of a timed run over the chapters stores this dict.
+    """
+    root = data_dir()
+    return {
+        "data_dir": None if root is None else str(root),
+        "files": {name: "read" if data_file(name) else "absent" for name in KNOWN_SHA256},
+    }
+
+
+def warn_if_fallback(data: dict) -> None:
+    """Say so, before a long timed run, when some chapter would use its fall-back data."""
+    absent = [name for name, state in data["files"].items() if state == "absent"]
+    if absent:
+        where = data["data_dir"] or f"${DATA_ENV} unset"
+        print(f"warning: {', '.join(absent)} not found ({where}): those chapters run on their "
+              "fall-back data, and the record says so", file=sys.stderr)  # fmt: skip
 
 
 def machine_description() -> dict:

@@ -16,11 +16,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from execution_report import data_lines, parameter_defaults, read_run  # noqa: E402
 from run_notebooks import (  # noqa: E402
+    data_description,
     machine_description,
     merge_run_tasks,
     record_run_time,
     stable_run_record,
     strip_volatile,
+    warn_if_fallback,
 )
 
 
@@ -139,3 +141,28 @@ def test_a_merged_run_keeps_the_machine_each_task_ran_on():
     # a task that names its machine keeps it through later merges
     again = merge_run_tasks(merged, [{"chapter": "03_c", "seconds": 4.0}])
     assert again["tasks"][0]["machine"] == other
+
+
+def test_timed_runs_record_which_data_files_they_read(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("RNN_BOOK_DATA_DIR", raising=False)
+    unset = data_description()
+    assert unset["data_dir"] is None
+    assert set(unset["files"]) == {"btc.csv", "IBM_2006-01-01_to_2018-01-01.csv", "msft_data.csv"}
+    assert set(unset["files"].values()) == {"absent"}
+    warn_if_fallback(unset)
+    assert "RNN_BOOK_DATA_DIR unset" in capsys.readouterr().err
+
+    (tmp_path / "btc.csv").write_text("date,close\n")
+    monkeypatch.setenv("RNN_BOOK_DATA_DIR", str(tmp_path))
+    some = data_description()
+    assert some["data_dir"] == str(tmp_path)
+    assert some["files"]["btc.csv"] == "read"
+    assert some["files"]["msft_data.csv"] == "absent"
+    warn_if_fallback(some)
+    err = capsys.readouterr().err
+    assert "msft_data.csv" in err and "btc.csv," not in err
+
+    for name in some["files"]:
+        (tmp_path / name).write_text("date,close\n")
+    warn_if_fallback(data_description())
+    assert capsys.readouterr().err == ""  # every file read: nothing to say
