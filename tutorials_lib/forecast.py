@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tutorials_lib._checks import as_float_array, check_int
+from tutorials_lib.executor import graph_executor
 
 __all__ = ["closed_loop", "flat_forecast", "keras_step"]
 
@@ -93,7 +94,8 @@ def keras_step(model, jit_compile: bool = False) -> Callable[[np.ndarray], np.nd
         window = np.asarray(window)
         _model_window_shape(model_ref(), window.shape)
         x = window.astype(np.float32).reshape(1, window.shape[0], -1)
-        return compiled(tf.constant(x)).numpy().astype(np.float64)
+        with graph_executor():
+            return compiled(tf.constant(x)).numpy().astype(np.float64)
 
     _STEPS[model][jit_compile] = step
     return step

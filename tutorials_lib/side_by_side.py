@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tutorials_lib._checks import as_float_array, check_int
+from tutorials_lib.executor import graph_executor
 
 if TYPE_CHECKING:  # imported where it is used, so that importing this module stays light
     import tensorflow as tf
@@ -451,8 +452,9 @@ def train(
             v.assign(new_v)
             var.assign_sub(delta)
 
-    for idx in order:
-        train_step(tf.constant(idx, dtype=tf.int32))
+    with graph_executor():
+        for idx in order:
+            train_step(tf.constant(idx, dtype=tf.int32))
     trained = {key: [v.numpy() for v in vs] for key, vs in variables.items()}
     return layout.unstack(networks, trained)
 
@@ -478,6 +480,7 @@ def predict(
         xs = {key: _time_major(tf, x_chunk, d) for key, d in data.items()}
         return _outputs(tf, layout.cells, weights, xs, running)
 
-    parts = [outputs(tf.constant(x[:, i : i + chunk])) for i in range(0, x.shape[1], chunk)]
+    with graph_executor():
+        parts = [outputs(tf.constant(x[:, i : i + chunk])) for i in range(0, x.shape[1], chunk)]
     per_stack = {key: np.concatenate([p[key].numpy() for p in parts], axis=1) for key in data}
     return layout.unstack_predictions(networks, per_stack)

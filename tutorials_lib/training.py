@@ -17,6 +17,11 @@ each run one call that is reproducible from its seed:
   its own Adam state, gradient clipping and batch order: the same results as separate runs,
   at a fraction of the cost when each batch is small; :class:`TapeTrainer` trains one
   Keras model the same way, by automatic differentiation, as its reference.
+
+Keras' training and prediction graphs, and the trainers' own, run on TensorFlow's
+single-threaded executor (:func:`~tutorials_lib.executor.graph_executor`): the same numbers
+at a lower cost per operation. ``ParallelLSTMTrainer``'s epoch graph is the exception (see
+:meth:`ParallelLSTMTrainer.fit`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from tutorials_lib._checks import as_float_array, check_int
+from tutorials_lib.executor import graph_executor
 from tutorials_lib.repro import set_seed
 from tutorials_lib.side_by_side import adam_rate, adam_update
 from tutorials_lib.walk_forward import batch_plan
@@ -115,10 +121,11 @@ def _fit(model, X, y, seed, epochs, batch_size, shuffle, validation, steps_per_e
                 f"batches of {batch_size} gives {available}"
             )
     val = None if validation is None else _arrays(*validation)
-    history = model.fit(
-        X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle, validation_data=val,
-        steps_per_epoch=steps_per_epoch, verbose=0,
-    )  # fmt: skip
+    with graph_executor():  # Keras' training graph traced and run on the single-threaded executor
+        history = model.fit(
+            X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle, validation_data=val,
+            steps_per_epoch=steps_per_epoch, verbose=0,
+        )  # fmt: skip
     return FitResult(
         model=model,
         loss=np.asarray(history.history["loss"], dtype=np.float64),
@@ -225,12 +232,13 @@ def predict(model: keras.Model, X, batch_size: int = 1024) -> np.ndarray:
     """
     X = as_float_array("X", X, ndim=(2, 3)).astype(np.float32)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    out = np.concatenate(
-        [
-            np.asarray(model.predict_on_batch(X[i : i + batch_size]))
-            for i in range(0, len(X), batch_size)
-        ]
-    ).astype(np.float64)
+    with graph_executor():
+        out = np.concatenate(
+            [
+                np.asarray(model.predict_on_batch(X[i : i + batch_size]))
+                for i in range(0, len(X), batch_size)
+            ]
+        ).astype(np.float64)
     return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
 
 
@@ -595,7 +603,8 @@ class ParallelLSTMTrainer:
             params.append([tf.constant(a) for a in arrays])
             xs.append(tf.constant(x))
             shapes.append((x.shape[1], features, units))
-        out = self._forward_function(tuple(shapes))(params, xs)
+        with graph_executor():
+            out = self._forward_function(tuple(shapes))(params, xs)
         return [o.numpy().astype(np.float64) for o in out]
 
     def fit(self, jobs: list[LSTMJob]) -> list[LSTMRun]:
@@ -611,6 +620,9 @@ class ParallelLSTMTrainer:
         xs = [tf.constant(d["X"]) for d in data]
         ys = [tf.constant(d["y"]) for d in data]
         rngs = [np.random.default_rng(job.seed) for job in jobs]
+        # The epoch graph runs on TensorFlow's default executor. On the single-threaded one
+        # (:func:`~tutorials_lib.executor.graph_executor`) it never returned with one or two
+        # inter-op threads (the book runs one), and with four it was slower (TensorFlow 2.21).
         epoch_fn = self._epoch_function(shapes)
         records = [{"batch_loss": [], "norms": [], "val_loss": []} for _ in jobs]
         done = [False] * len(jobs)
@@ -745,7 +757,8 @@ class TapeTrainer:
         for _ in range(epochs):
             index, weight, n_batches = batch_plan(len(X), len(X), self.batch_size, self.shuffle,
                                                   rng)  # fmt: skip
-            losses, norms = epoch(x, t, index, weight, np.int32(n_batches))
+            with graph_executor():
+                losses, norms = epoch(x, t, index, weight, np.int32(n_batches))
             batch_loss.append(losses.numpy()[:n_batches].astype(np.float64))
             batch_norms.append(norms.numpy()[:n_batches].astype(np.float64))
             if validation is not None:

@@ -22,6 +22,7 @@ import tensorflow as tf
 from sklearn.preprocessing import MinMaxScaler
 
 from tutorials_lib._checks import as_float_array, check_int
+from tutorials_lib.executor import graph_executor
 from tutorials_lib.metrics import DieboldMarianoResult, diebold_mariano
 from tutorials_lib.models import (
     LossHistory,
@@ -46,16 +47,6 @@ __all__ = [
     "pair_walk_forward_inputs",
     "walk_forward",
 ]
-
-
-#: The executor that runs the trainer's graphs: TensorFlow's single-threaded executor runs
-#: a graph's operations one after another on the calling thread, at a fraction of the
-#: default executor's scheduling cost per operation, which dominates a batch-1 update made of
-#: hundreds of tiny operations. The operations, and so the numbers, are the same; each
-#: operation still uses the intra-op threads for its own work. It has no support for
-#: TensorFlow's low-level loop primitives, so graphs traced under it keep ``while`` loops
-#: as functional loops.
-GRAPH_EXECUTOR = "SINGLE_THREADED_EXECUTOR"
 
 
 @dataclass(frozen=True)
@@ -241,7 +232,8 @@ class WalkForward:
     With ``unrolled_lstm`` (the default) the training pass runs the model's stateless LSTM
     layers through :func:`~tutorials_lib.unrolled_lstm.call_model`: the same numbers as
     Keras' loop, bit for bit, in less than half the time. With ``single_threaded`` (the
-    default) the graphs run on TensorFlow's single-threaded executor (:data:`GRAPH_EXECUTOR`):
+    default) the graphs run on TensorFlow's single-threaded executor
+    (:func:`~tutorials_lib.executor.graph_executor`):
     the same numbers again, at a lower cost per operation. ``jit_compile`` turns on XLA,
     which compiles the model as Keras builds it (``unrolled_lstm`` is then ignored) and
     rounds differently.
@@ -422,8 +414,7 @@ class WalkForward:
         x_all = tf.constant(X)
         y_all = tf.constant(y)
         preds, train_losses = [], []
-        executor = GRAPH_EXECUTOR if self.single_threaded else None  # None: TensorFlow's default
-        with tf.experimental.function_executor_type(executor):  # graphs traced and run there
+        with graph_executor(self.single_threaded):  # graphs traced and run there
             for i in range(first_step, len(X)):
                 for _ in range(epochs):
                     index, weight, n_batches = batch_plan(i, len(X), self.batch_size, shuffle, rng)
