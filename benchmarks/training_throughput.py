@@ -3,8 +3,12 @@
 Each model is trained by Keras' ``fit`` for a few batches on random data of the chapter's
 shapes (the architecture's cost does not depend on the values): samples per second after a
 warm-up epoch, the median of three timed epochs (a shared or busy CPU makes single
-timings scatter). Chapter 4's LSTM(256) is also timed with the trainer the chapter uses,
-``ParallelLSTMTrainer``, training one copy and two copies side by side.
+timings scatter). Each is timed three ways: with TensorFlow's own thread pools and its
+default executor (Keras as it comes), and with TensorFlow on one thread, as the chapters run
+it, on each executor: the single-threaded executor the chapters' trainers use
+(:mod:`tutorials_lib.executor`) and the default one. Chapter 4's LSTM(256) is also timed
+with the trainer the chapter uses, ``ParallelLSTMTrainer``, training one copy and two copies
+side by side.
 For chapter 7's LSTM(300) the floating-point operations of a training step are counted from the
 layer sizes (forward matrix products, times 3 for the backward pass) and divided by the
 measured time, then compared with the CPU's peak as measured by a large float32 matrix
@@ -41,6 +45,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tutorials_lib.distributed import MALLOC_TRIM_VARIABLE  # noqa: E402
+from tutorials_lib.executor import graph_executor  # noqa: E402
 from tutorials_lib.models import (  # noqa: E402
     build_stacked_rnn,
     build_stateless_lstm,
@@ -69,7 +74,10 @@ MODELS = {
 REPEATS = 3
 
 
-def samples_per_second(build, lookback, features, batch, batches=20) -> float:
+def samples_per_second(
+    build, lookback, features, batch, batches=20, single_threaded=False
+) -> float:
+    """Keras ``fit`` of a fresh ``build()``, traced and run on the chosen executor."""
     model = build()
     outputs = model.output_shape[-1]
     x = (
@@ -79,12 +87,13 @@ def samples_per_second(build, lookback, features, batch, batches=20) -> float:
     )
     y = np.random.default_rng(1).normal(size=(batch * batches, outputs)).astype("float32")
     model.compile(optimizer="adam", loss="mse")
-    model.fit(x[: batch * 2], y[: batch * 2], batch_size=batch, epochs=1, verbose=0)  # warm-up
     seconds = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-        seconds.append(time.perf_counter() - start)
+    with graph_executor(single_threaded):
+        model.fit(x[: batch * 2], y[: batch * 2], batch_size=batch, epochs=1, verbose=0)  # warm-up
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+            seconds.append(time.perf_counter() - start)
     return len(x) / float(np.median(seconds))
 
 
@@ -123,16 +132,33 @@ def matmul_peak_flops(n: int = 2048, repeats: int = 10) -> float:
 
 
 def lstm300_samples_per_second() -> float:
-    """Chapter 7's LSTM(300) at the source's batch of 450 (fewer batches: one thread is slow)."""
+    """Chapter 7's LSTM(300) at the source's batch of 450 (fewer batches: one thread is slow),
+    on the single-threaded executor, as chapter 7 trains it."""
     _, build, lookback, features, batch = MODELS["07"]
-    return samples_per_second(build, lookback, features, batch, batches=8)
+    return samples_per_second(build, lookback, features, batch, batches=8, single_threaded=True)
+
+
+def every_model(single_threaded: bool) -> str:
+    """Samples per second of every chapter's model on one executor, as JSON (chapter -> rate);
+    chapter 7's model on fewer batches, as :func:`lstm300_samples_per_second`."""
+    return json.dumps({
+        chapter: samples_per_second(build, lookback, features, batch,
+                                    batches=8 if chapter == "07" else 20,
+                                    single_threaded=single_threaded)
+        for chapter, (_, build, lookback, features, batch) in MODELS.items()
+    })  # fmt: skip
 
 
 #: what a child process measures, by its command-line flag
-CHILD_MEASURES = {"--peak-only": matmul_peak_flops, "--lstm300-only": lstm300_samples_per_second}
+CHILD_MEASURES = {
+    "--peak-only": matmul_peak_flops,
+    "--lstm300-only": lstm300_samples_per_second,
+    "--models-single-threaded-executor": lambda: every_model(single_threaded=True),
+    "--models-default-executor": lambda: every_model(single_threaded=False),
+}
 
 
-def one_thread(flag: str, malloc_trim: str | None = None) -> float:
+def one_thread(flag: str, malloc_trim: str | None = None) -> float | dict:
     """What ``flag`` measures, with TensorFlow on one thread, in a child process.
 
     TensorFlow sizes its thread pools once, when it starts, and glibc reads its settings once,
@@ -146,7 +172,7 @@ def one_thread(flag: str, malloc_trim: str | None = None) -> float:
     child = subprocess.run(
         [sys.executable, __file__, flag], env=env, capture_output=True, text=True, check=True
     )
-    return float(child.stdout.strip().splitlines()[-1])
+    return json.loads(child.stdout.strip().splitlines()[-1])  # a number or a JSON object
 
 
 def main() -> None:
@@ -159,6 +185,16 @@ def main() -> None:
         rate = samples_per_second(build, lookback, features, batch)
         rows[chapter] = {"model": what, "samples_per_second": rate}
         print(f"chapter {chapter:>3}: {what:45s} {rate:10.0f} samples/s")
+    for flag, key in (("--models-single-threaded-executor", "one_thread_samples_per_second"),
+                      ("--models-default-executor",
+                       "one_thread_default_executor_samples_per_second")):  # fmt: skip
+        for chapter, rate in one_thread(flag).items():
+            rows[chapter][key] = rate
+    for chapter in MODELS:
+        row = rows[chapter]
+        print(f"chapter {chapter:>3}, one thread: {row['one_thread_samples_per_second']:7.0f} "
+              f"samples/s on the single-threaded executor, "
+              f"{row['one_thread_default_executor_samples_per_second']:7.0f} on the default")  # fmt: skip
     for copies in (1, 2):
         rate = parallel_trainer_samples_per_second(copies)
         what = f"LSTM(256), window 7, batch 7, ParallelLSTMTrainer, {copies} cop" + (
