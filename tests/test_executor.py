@@ -2,7 +2,6 @@
 
 import keras
 import numpy as np
-import pytest
 from tensorflow.python.eager import context
 
 from tutorials_lib import executor
@@ -23,14 +22,20 @@ def _dropout_stack(seed):
     return build_stacked_rnn(6, 1, units=(5, 4), cell=("lstm", "gru"), dropout=0.3, seed=seed)
 
 
+def _executor_type() -> str:
+    return context.context().function_call_options.executor_type or ""  # None: the default
+
+
 def test_the_context_selects_the_executor_and_restores_the_default():
-    options = context.context().function_call_options
-    assert options.executor_type in ("", None)
+    assert _executor_type() == ""
+    with executor.graph_executor(single_threaded=False):
+        assert _executor_type() == ""
     with executor.graph_executor():
-        assert options.executor_type == "SINGLE_THREADED_EXECUTOR"
+        assert _executor_type() == "SINGLE_THREADED_EXECUTOR"
         with executor.graph_executor(single_threaded=False):
-            assert context.context().function_call_options.executor_type in ("", None)
-    assert context.context().function_call_options.executor_type in ("", None)
+            assert _executor_type() == ""
+        assert _executor_type() == "SINGLE_THREADED_EXECUTOR"
+    assert _executor_type() == ""
 
 
 def _every_trainer():
@@ -66,10 +71,3 @@ def test_every_trainer_gives_the_same_bits_on_either_executor(monkeypatch):
         np.testing.assert_array_equal(value, default[name], err_msg=name)
     assert np.ptp(single["fit predictions"]) > 1e-3  # trained, not a constant
     assert single["fit val_loss"].shape == (2,) and single["parallel val_loss"].shape == (2,)
-
-
-@pytest.mark.parametrize("single_threaded", [True, False])
-def test_graph_executor_takes_a_boolean(single_threaded):
-    with executor.graph_executor(single_threaded):
-        expected = "SINGLE_THREADED_EXECUTOR" if single_threaded else ""
-        assert (context.context().function_call_options.executor_type or "") == expected
