@@ -131,28 +131,23 @@ def matmul_peak_flops(n: int = 2048, repeats: int = 10) -> float:
     return 2.0 * n**3 / best
 
 
-def lstm300_samples_per_second() -> float:
-    """Chapter 7's LSTM(300) at the source's batch of 450 (fewer batches: one thread is slow),
-    on the single-threaded executor, as chapter 7 trains it."""
-    _, build, lookback, features, batch = MODELS["07"]
-    return samples_per_second(build, lookback, features, batch, batches=8, single_threaded=True)
+def one_thread_samples_per_second(chapter: str, single_threaded: bool = True) -> float:
+    """A chapter's model as a one-thread process trains it; chapter 7's LSTM(300), at the
+    source's batch of 450, on fewer batches (one thread is slow)."""
+    _, build, lookback, features, batch = MODELS[chapter]
+    batches = 8 if chapter == "07" else 20
+    return samples_per_second(build, lookback, features, batch, batches, single_threaded)
 
 
 def every_model(single_threaded: bool) -> str:
-    """Samples per second of every chapter's model on one executor, as JSON (chapter -> rate);
-    chapter 7's model on fewer batches, as :func:`lstm300_samples_per_second`."""
-    return json.dumps({
-        chapter: samples_per_second(build, lookback, features, batch,
-                                    batches=8 if chapter == "07" else 20,
-                                    single_threaded=single_threaded)
-        for chapter, (_, build, lookback, features, batch) in MODELS.items()
-    })  # fmt: skip
+    """Samples per second of every chapter's model on one executor, as JSON (chapter -> rate)."""
+    return json.dumps({c: one_thread_samples_per_second(c, single_threaded) for c in MODELS})
 
 
 #: what a child process measures, by its command-line flag
 CHILD_MEASURES = {
     "--peak-only": matmul_peak_flops,
-    "--lstm300-only": lstm300_samples_per_second,
+    "--lstm300-only": lambda: one_thread_samples_per_second("07"),
     "--models-single-threaded-executor": lambda: every_model(single_threaded=True),
     "--models-default-executor": lambda: every_model(single_threaded=False),
 }
@@ -207,8 +202,8 @@ def main() -> None:
     per_sample = 3.0 * lstm_forward_flops([300], 2, 100)  # training: 3 x the forward products
     flops = per_sample * rows["07"]["samples_per_second"]
     dask_trim = str(dask.config.get(f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM_VARIABLE}"))
-    one_thread_rates = {
-        "without_malloc_trim": one_thread("--lstm300-only"),
+    one_thread_rates = {  # without the trim: as measured above, in the same kind of process
+        "without_malloc_trim": rows["07"]["one_thread_samples_per_second"],
         f"{MALLOC_TRIM_VARIABLE}={dask_trim}": one_thread("--lstm300-only", dask_trim),
     }
     for setting, rate in one_thread_rates.items():
