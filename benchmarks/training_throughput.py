@@ -202,11 +202,13 @@ def main() -> None:
     per_sample = 3.0 * lstm_forward_flops([300], 2, 100)  # training: 3 x the forward products
     flops = per_sample * rows["07"]["samples_per_second"]
     dask_trim = str(dask.config.get(f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM_VARIABLE}"))
+    dask_setting = f"{MALLOC_TRIM_VARIABLE}={dask_trim}"  # what Dask's nanny gives its workers
     one_thread_rates = {  # without the trim: as measured above, in the same kind of process
         "without_malloc_trim": rows["07"]["one_thread_samples_per_second"],
-        f"{MALLOC_TRIM_VARIABLE}={dask_trim}": one_thread("--lstm300-only", dask_trim),
+        "with_dask_malloc_trim": one_thread("--lstm300-only", dask_trim),
     }
-    for setting, rate in one_thread_rates.items():
+    for key, rate in one_thread_rates.items():
+        setting = dask_setting if key == "with_dask_malloc_trim" else "without the trim"
         print(f"LSTM(300) on one thread, {setting}: {rate:.0f} samples/s, "
               f"{per_sample * rate / peak_one_thread:.0%} of the one-thread peak")  # fmt: skip
     out = {
@@ -221,6 +223,7 @@ def main() -> None:
         "matmul_peak_one_thread_flops_per_second": peak_one_thread,
         "fraction_of_peak": flops / peak,
         "lstm300_one_thread_samples_per_second": one_thread_rates,
+        "dask_malloc_trim": dask_setting,
     }
     print(f"LSTM(300): {flops / 1e9:.1f} GFLOP/s of a measured matmul peak of {peak / 1e9:.1f} "
           f"GFLOP/s ({100 * flops / peak:.0f}%); one thread: {peak_one_thread / 1e9:.1f} "
