@@ -48,8 +48,8 @@ import tensorflow as tf  # noqa: E402
 from tutorials_lib.models import build_stacked_rnn  # noqa: E402
 from tutorials_lib.training import (  # noqa: E402
     ParallelLSTMTrainer,
-    _lstm_forward,
-    _lstm_gradients,
+    _batch_gradients,
+    _batch_loss,
 )
 from tutorials_lib.walk_forward import batch_plan  # noqa: E402
 
@@ -79,7 +79,6 @@ def epoch_loops(units: int) -> tuple[dict, int]:
     index, weight = tf.constant(index), tf.constant(weight)
     x, t = tf.constant(X[..., None]), tf.constant(y)
     perm = tf.constant([1, 0], dtype=tf.int32)
-    step_fn = trainer._step_function((LOOKBACK, 1, units))
 
     def over_batches(body, state):
         return tf.while_loop(
@@ -87,45 +86,36 @@ def epoch_loops(units: int) -> tuple[dict, int]:
         )
 
     def loss_and_grads(b, with_grads: bool):
-        xb, yb = tf.gather(x, index[b]), tf.gather(t, index[b])
-        pred, (h_last, cache) = _lstm_forward(params, xb)
-        err = pred - yb
-        den = tf.reduce_sum(weight[b])
-        loss = tf.reduce_sum(weight[b] * tf.square(err)) / den
+        loss, forward = _batch_loss(params, x, t, index[b], weight[b])
         if not with_grads:
             return loss
-        grads = _lstm_gradients(params, xb, 2.0 * weight[b] * err / den, h_last, cache, perm)
+        grads = _batch_gradients(params, weight[b], forward, perm)
         return loss + tf.add_n([tf.reshape(g, (-1,))[0] for g in grads])  # keeps every gradient
 
-    @tf.function(autograph=False)
-    def update():
-        def body(b, p, m, v, s):
-            out = step_fn(p, m, v, s, x, t, index[b], weight[b], perm)
-            return out[2:]
+    def updates(step):
+        """One epoch of updates by ``step``, the trainer's compiled step or its Python body."""
 
-        return over_batches(body, (params, zeros, zeros, tf.constant(0.0)))
+        @tf.function(autograph=False)
+        def loop():
+            def body(b, p, m, v, s):
+                return step(p, m, v, s, x, t, index[b], weight[b], perm)[2:]
 
-    @tf.function(autograph=False)
-    def update_inline():
-        def body(b, p, m, v, s):
-            out = trainer._copy_step(p, m, v, s, x, t, index[b], weight[b], perm)
-            return out[2:]
+            return over_batches(body, (params, zeros, zeros, tf.constant(0.0)))
 
-        return over_batches(body, (params, zeros, zeros, tf.constant(0.0)))
+        return loop
 
-    @tf.function(autograph=False)
-    def forward():
-        return over_batches(lambda b, acc: (acc + loss_and_grads(b, False),), (0.0,))
-
-    @tf.function(autograph=False)
-    def forward_backward():
-        return over_batches(lambda b, acc: (acc + loss_and_grads(b, True),), (0.0,))
+    def losses(with_grads: bool):
+        """One epoch of the forward pass (and the backward pass), summing the losses."""
+        return tf.function(
+            lambda: over_batches(lambda b, acc: (acc + loss_and_grads(b, with_grads),), (0.0,)),
+            autograph=False,
+        )
 
     loops = {
-        "update": update,
-        "update, written inline": update_inline,
-        "forward": forward,
-        "forward and backward": forward_backward,
+        "update": updates(trainer._step_function((LOOKBACK, 1, units))),
+        "update, written inline": updates(trainer._copy_step),
+        "forward": losses(False),
+        "forward and backward": losses(True),
     }
     return loops, int(n_batches)
 

@@ -398,6 +398,23 @@ def _lstm_gradients(params, x, d_pred, h_last, cache, perm):
     return [d_kernel, d_recurrent, d_bias, d_head_w, d_head_b]
 
 
+def _batch_loss(params, x, y, index, weight):
+    """The weighted MSE of the batch ``index`` of windows ``x`` and targets ``y``, and what
+    :func:`_batch_gradients` needs of its forward pass."""
+    xb, yb = tf.gather(x, index), tf.gather(y, index)
+    pred, (h_last, cache) = _lstm_forward(params, xb)
+    err = pred - yb
+    den = tf.reduce_sum(weight)
+    loss = tf.reduce_sum(weight * tf.square(err)) / den
+    return loss, (xb, err, den, h_last, cache)
+
+
+def _batch_gradients(params, weight, forward, perm):
+    """Gradients of :func:`_batch_loss`'s loss in ``params`` order, from its ``forward``."""
+    xb, err, den, h_last, cache = forward
+    return _lstm_gradients(params, xb, 2.0 * weight * err / den, h_last, cache, perm)
+
+
 def _adam(params, grads, m, v, step, learning_rate):
     """One Adam step of every weight, as Keras 3's ``Adam.update_step`` computes it."""
     local_step = step + 1.0
@@ -500,12 +517,8 @@ class ParallelLSTMTrainer:
 
     def _copy_step(self, params, m, v, step, x, y, index, weight, perm):
         """One batch of one copy: loss, norm before clipping, and the updated state."""
-        xb, yb = tf.gather(x, index), tf.gather(y, index)
-        pred, (h_last, cache) = _lstm_forward(params, xb)
-        err = pred - yb
-        den = tf.reduce_sum(weight)
-        loss = tf.reduce_sum(weight * tf.square(err)) / den
-        grads = _lstm_gradients(params, xb, 2.0 * weight * err / den, h_last, cache, perm)
+        loss, forward = _batch_loss(params, x, y, index, weight)
+        grads = _batch_gradients(params, weight, forward, perm)
         if self.clip_norm is None:
             norm = tf.linalg.global_norm(grads)
         else:
