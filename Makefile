@@ -24,7 +24,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 .PHONY: help book notebooks html reproduce test lint browser clean
 
 help:
-	@echo "make book   execute every chapter (papermill) and render the HTML book"
+	@echo "make book   execute every chapter (papermill, on local Dask workers) and render the HTML book"
 	@echo "make test   ruff, unit tests, notebook checks (pairing, nbval) and a strict book build"
 	@echo "make reproduce   every chapter at its sources' settings, as Dask tasks (not a set-up command)"
 
@@ -35,8 +35,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# The chapters run side by side on local Dask workers (one per core, at most four; WORKERS=1:
+# one after another), then the appendices, which read the chapters' records.
 notebooks: $(STAMP)
-	$(BIN)/python scripts/run_notebooks.py $(CHAPTERS)
+	$(BIN)/python scripts/run_notebooks.py $(if $(WORKERS),--workers $(WORKERS)) $(CHAPTERS)
 
 html: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going

@@ -31,8 +31,6 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,16 +40,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from run_notebooks import chapters, execute, merge_run_tasks, utc_stamp  # noqa: E402
-
-from tutorials_lib.distributed import MALLOC_TRIM_VARIABLE  # noqa: E402
-from tutorials_lib.results import (  # noqa: E402
-    FIRST_APPENDIX,
-    RESULTS_ENV,
-    chapter_seconds,
-    read_parameter_file,
-    read_run,
+from run_notebooks import (  # noqa: E402
+    chapters,
+    earlier_seconds,
+    execute_retrying,
+    failure_message,
+    kernel_environment,
+    merge_run_tasks,
+    submission_order,
+    task_priority,
+    utc_stamp,
 )
+
+from tutorials_lib.results import FIRST_APPENDIX, read_parameter_file  # noqa: E402
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 PROGRESS_TOPIC = "rnn-book-progress"
@@ -84,44 +85,6 @@ class TaskResult:
     extra: dict = field(default_factory=dict)
 
 
-@contextmanager
-def kernel_environment(results_dir: Path) -> Iterator[None]:
-    """Within the block, the environment a notebook kernel started there inherits.
-
-    The kernel writes its results file into ``results_dir`` and starts without Dask's
-    :data:`~tutorials_lib.distributed.MALLOC_TRIM_VARIABLE`, which every worker of an existing
-    cluster has by default and which slows recurrent layers. On leaving, the environment is
-    as it was.
-    """
-    wanted = {RESULTS_ENV: str(results_dir), MALLOC_TRIM_VARIABLE: None}
-    previous = {name: os.environ.get(name) for name in wanted}
-    _set_environment(wanted)
-    try:
-        yield
-    finally:
-        _set_environment(previous)
-
-
-def _set_environment(values: dict[str, str | None]) -> None:
-    """Set each variable to its value; a value of None unsets it."""
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-#: Kernel start-ups per chapter. Each kernel takes its ports from the system when it starts,
-#: and two kernels started at the same moment by two workers can be handed the same port: one
-#: of them dies before running a cell ("Address already in use") and is started again.
-KERNEL_START_ATTEMPTS = 3
-
-
-def kernel_failed_to_start(err: BaseException) -> bool:
-    """True for nbclient's error when a new kernel dies before its first reply (no cell ran)."""
-    return isinstance(err, RuntimeError) and "before replying to kernel_info" in str(err)
-
-
 def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> TaskResult:
     """Execute one chapter at ``parameters`` in a scratch folder (runs on a Dask worker)."""
     import nbformat
@@ -148,25 +111,19 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
     with tempfile.TemporaryDirectory() as tmp:
         out_dir, results_dir = Path(tmp) / "nb", Path(tmp) / "results"
         start = time.perf_counter()
-        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-            try:
-                with kernel_environment(results_dir):
-                    execute(md, parameters, out_dir, on_cell_executed=on_cell)
-                break
-            except papermill.PapermillExecutionError as err:
-                return TaskResult(
-                    chapter=md.stem,
-                    parameters_file=parameters_file,
-                    seconds=time.perf_counter() - start,
-                    worker=worker_name,
-                    ok=False,
-                    error=f"{md.name}, cell {err.exec_count} (notebook cell #{err.cell_index}): "
-                    f"{err.ename}: {err.evalue}",
-                    finished=utc_stamp(),
-                )
-            except RuntimeError as err:
-                if not kernel_failed_to_start(err) or attempt == KERNEL_START_ATTEMPTS:
-                    raise
+        try:
+            with kernel_environment(results_dir):
+                execute_retrying(md, parameters, out_dir, on_cell_executed=on_cell)
+        except papermill.PapermillExecutionError as err:
+            return TaskResult(
+                chapter=md.stem,
+                parameters_file=parameters_file,
+                seconds=time.perf_counter() - start,
+                worker=worker_name,
+                ok=False,
+                error=failure_message(md, err),
+                finished=utc_stamp(),
+            )
         seconds = time.perf_counter() - start
         notebook = (out_dir / md.with_suffix(".ipynb").name).read_text()
         results_file = results_dir / f"{md.stem}.json"
@@ -200,30 +157,6 @@ def make_client(scheduler: str | None, workers: int | None):
         return Client(scheduler), f"scheduler {scheduler}"
     n = workers or os.cpu_count() or 1
     return Client(local_cluster(n)), f"LocalCluster, {n} single-threaded worker(s)"
-
-
-def earlier_seconds(results_dir: Path) -> dict[str, float]:
-    """Run time of each chapter that succeeded in the run recorded in ``results_dir/run.json``."""
-    return chapter_seconds(read_run(results_dir))
-
-
-def task_priority(chapter: str, earlier: dict[str, float]) -> int:
-    """Longest task first (Dask runs higher priorities first); a chapter never timed goes first.
-
-    Starting the long notebooks first keeps a short one, not a long one, for the end of the
-    run, which shortens the wall time on a few workers.
-    """
-    never_timed = 1 + int(max(earlier.values(), default=0.0))
-    return int(earlier.get(chapter, never_timed))
-
-
-def submission_order(todo: list[Path], earlier: dict[str, float]) -> list[Path]:
-    """The chapters longest first, the order they are submitted in.
-
-    Priorities alone are not enough: an idle worker starts the first task it is given before
-    the tasks submitted after it, and their priorities, reach the scheduler.
-    """
-    return sorted(todo, key=lambda md: -task_priority(md.stem, earlier))
 
 
 def reproduce(

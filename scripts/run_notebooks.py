@@ -1,12 +1,16 @@
-"""Execute the book's chapter notebooks with papermill, one at a time.
+"""Execute the book's notebooks with papermill: the chapters side by side, then the appendices.
 
 For each chapter ``book/NN_name.md``: refresh the paired ``.ipynb`` inputs from the ``.md``
 (jupytext, the ``.md`` wins), execute it into a temporary file, strip the volatile
 metadata (timestamps, per-cell durations; the notebook keeps its parameters and its run
 time in whole seconds for the book's execution report), and only on success move it into
-place. A failing cell stops the run with the notebook and cell named.
+place. In place, the chapters run as tasks on a Dask ``LocalCluster`` of single-threaded
+workers (``--workers``; one per core, at most four), the longest first, and the appendices,
+which read the chapters' records, after them. A failing cell is reported with its notebook
+and cell; the other chapters finish, the appendices do not run, and the exit status is 1.
 
-    python scripts/run_notebooks.py                       # every chapter, in place
+    python scripts/run_notebooks.py                       # every notebook, in place
+    python scripts/run_notebooks.py --workers 1           # one after another, no Dask
     python scripts/run_notebooks.py book/04_bitcoin.md    # one chapter
     python scripts/run_notebooks.py --params book/params/04_bitcoin_source.yaml \
         --output-dir _repro book/04_bitcoin.md            # a reproduction, outputs elsewhere
@@ -23,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -36,7 +42,15 @@ sys.path.insert(0, str(ROOT))
 # the record format the appendices read (one environment variable, one date stamp), and the
 # reader of parameter files that scripts/reproduce.py uses too
 from tutorials_lib.data import DATA_ENV, KNOWN_SHA256, data_dir, data_file  # noqa: E402
-from tutorials_lib.results import RESULTS_ENV, STAMP_FORMAT, read_parameter_file  # noqa: E402
+from tutorials_lib.distributed import MALLOC_TRIM_VARIABLE  # noqa: E402
+from tutorials_lib.results import (  # noqa: E402
+    FIRST_APPENDIX,
+    RESULTS_ENV,
+    STAMP_FORMAT,
+    chapter_seconds,
+    read_parameter_file,
+    read_run,
+)
 
 BOOK = ROOT / "book"
 #: Where in-place runs (``make book``) leave each chapter's results file and run times,
@@ -47,6 +61,12 @@ VOLATILE_CELL_KEYS = ("papermill", "execution")
 #: kernelspec supports them (ipykernel's does), so that the kernel neither talks in plain text
 #: nor prints a warning about it at every chapter.
 KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
+#: Kernel start-ups per notebook. Each kernel takes its ports from the system when it starts,
+#: and two kernels started at the same moment by two workers can be handed the same port: one
+#: of them dies before running a cell ("Address already in use") and is started again.
+KERNEL_START_ATTEMPTS = 3
+#: Most local workers ``make book`` starts by default, as ``make test`` uses at most four cores.
+MAX_DEFAULT_WORKERS = 4
 
 
 def chapters() -> list[Path]:
@@ -258,6 +278,125 @@ def execute(md: Path, parameters: dict, output_dir: Path | None, on_cell_execute
     return elapsed
 
 
+def kernel_failed_to_start(err: BaseException) -> bool:
+    """True for nbclient's error when a new kernel dies before its first reply (no cell ran)."""
+    return isinstance(err, RuntimeError) and "before replying to kernel_info" in str(err)
+
+
+def execute_retrying(md: Path, parameters: dict, output_dir: Path | None,
+                     on_cell_executed=None) -> float:  # fmt: skip
+    """:func:`execute`, starting the kernel again when it dies before its first reply."""
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            return execute(md, parameters, output_dir, on_cell_executed=on_cell_executed)
+        except RuntimeError as err:
+            if not kernel_failed_to_start(err) or attempt == KERNEL_START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def kernel_environment(results_dir: Path) -> Iterator[None]:
+    """Within the block, the environment a notebook kernel started there inherits.
+
+    The kernel writes its results file into ``results_dir`` and starts without Dask's
+    :data:`~tutorials_lib.distributed.MALLOC_TRIM_VARIABLE`, which every worker of an existing
+    cluster has by default and which slows recurrent layers. On leaving, the environment is
+    as it was.
+    """
+    wanted = {RESULTS_ENV: str(results_dir), MALLOC_TRIM_VARIABLE: None}
+    previous = {name: os.environ.get(name) for name in wanted}
+    _set_environment(wanted)
+    try:
+        yield
+    finally:
+        _set_environment(previous)
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    """Set each variable to its value; a value of None unsets it."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def failure_message(md: Path, err: papermill.PapermillExecutionError) -> str:
+    """The notebook, the cell and the error of a failed execution, on one line."""
+    return (f"{md.name}, cell {err.exec_count} (notebook cell #{err.cell_index}): "
+            f"{err.ename}: {err.evalue}")  # fmt: skip
+
+
+def earlier_seconds(results_dir: Path) -> dict[str, float]:
+    """Run time of each chapter that succeeded in the run recorded in ``results_dir/run.json``."""
+    return chapter_seconds(read_run(results_dir))
+
+
+def task_priority(chapter: str, earlier: dict[str, float]) -> int:
+    """Longest task first (Dask runs higher priorities first); a chapter never timed goes first.
+
+    Starting the long notebooks first keeps a short one, not a long one, for the end of the
+    run, which shortens the wall time on a few workers.
+    """
+    never_timed = 1 + int(max(earlier.values(), default=0.0))
+    return int(earlier.get(chapter, never_timed))
+
+
+def submission_order(todo: list[Path], earlier: dict[str, float]) -> list[Path]:
+    """The chapters longest first, the order they are submitted in.
+
+    Priorities alone are not enough: an idle worker starts the first task it is given before
+    the tasks submitted after it, and their priorities, reach the scheduler.
+    """
+    return sorted(todo, key=lambda md: -task_priority(md.stem, earlier))
+
+
+def default_workers() -> int:
+    """One local worker per core, at most :data:`MAX_DEFAULT_WORKERS`."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
+
+
+def execute_in_place_task(md_path: str, results_dir: str) -> tuple[float, str]:
+    """One chapter executed in place (runs on a local Dask worker): (seconds, error or "")."""
+    md = Path(md_path)
+    try:
+        with kernel_environment(Path(results_dir)):
+            return execute_retrying(md, {}, None), ""
+    except papermill.PapermillExecutionError as err:
+        return 0.0, failure_message(md, err)
+
+
+def execute_chapters_on_cluster(todo: list[Path], workers: int, results_dir: Path,
+                                report) -> dict[Path, tuple[float, str]]:  # fmt: skip
+    """Run the chapters in place as Dask tasks on a LocalCluster, the longest first.
+
+    ``report(md, seconds, error)`` is called as each one ends; returns the same per chapter.
+    A task that fails outside its notebook (a worker lost, say) counts as a failed chapter.
+    """
+    from distributed import Client, as_completed
+
+    from tutorials_lib.distributed import local_cluster
+
+    done: dict[Path, tuple[float, str]] = {}
+    with local_cluster(workers) as cluster, Client(cluster) as client:
+        earlier = earlier_seconds(results_dir)
+        futures = {}
+        for md in submission_order(todo, earlier):
+            future = client.submit(execute_in_place_task, str(md), str(results_dir), pure=False,
+                                   key=f"notebook-{md.stem}",
+                                   priority=task_priority(md.stem, earlier))  # fmt: skip
+            futures[future] = md
+        for future in as_completed(futures):
+            md = futures[future]
+            try:
+                done[md] = future.result()
+            except Exception as err:  # the task itself failed, not a cell of the notebook
+                done[md] = (0.0, f"{md.name}: {err!r}")
+            report(md, *done[md])
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chapters", nargs="*", type=Path, help="chapter .md files (default: all)")
@@ -273,6 +412,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output-dir", type=Path, help="write executed notebooks here instead of in place"
     )
+    parser.add_argument(
+        "--workers", type=int,
+        help="in place: local Dask workers for the chapters (default: one per core, at most "
+        f"{MAX_DEFAULT_WORKERS}; 1: one after another, without Dask)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     try:
@@ -285,38 +429,109 @@ def main(argv: list[str] | None = None) -> int:
             "parameters change the outputs: give --output-dir so the book's "
             "committed notebooks keep their defaults"
         )
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
+    if args.output_dir is not None and (args.workers or 1) > 1:
+        parser.error("--workers applies to runs in place; scripts/reproduce.py runs chapters "
+                     "into an output folder as Dask tasks")  # fmt: skip
 
     todo = [p.resolve() for p in args.chapters] or chapters()
     for md in todo:
         if not md.is_file() or md.suffix != ".md":
             parser.error(f"not a chapter .md file: {md}")
-    in_place = args.output_dir is None
-    if in_place:  # the kernels inherit it: each chapter leaves its results file for the appendices
-        os.environ.setdefault(RESULTS_ENV, str(DEFAULT_RESULTS))
-    total = 0.0
-    for i, md in enumerate(todo, 1):
-        print(f"[{i}/{len(todo)}] executing {md.relative_to(ROOT)} ...", flush=True)
+    if args.output_dir is not None:
+        return run_one_after_another(todo, parameters, args.output_dir)
+    # the kernels inherit it: each chapter leaves its results file for the appendices
+    results_dir = Path(os.environ.setdefault(RESULTS_ENV, str(DEFAULT_RESULTS)))
+    return run_in_place(todo, results_dir, args.workers or default_workers())
+
+
+def _name(md: Path) -> str:
+    return str(md.relative_to(ROOT)) if md.is_relative_to(ROOT) else str(md)
+
+
+def _report_failure(message: str, trace: str, kept: str) -> None:
+    print(f"\nFAILED: {message}\n{trace}\n{kept}", file=sys.stderr)
+
+
+def run_one_after_another(todo: list[Path], parameters: dict, output_dir: Path | None,
+                          results_dir: Path | None = None, first: int = 1,
+                          of: int | None = None) -> int:  # fmt: skip
+    """Execute ``todo`` in this process, in order; stop at the first failing cell (status 1).
+
+    In place (``output_dir`` None) each run time goes to ``results_dir/run.json``.
+    ``first`` and ``of`` number the progress lines within a longer run.
+    """
+    of = of or len(todo)
+    for i, md in enumerate(todo, first):
+        print(f"[{i}/{of}] executing {_name(md)} ...", flush=True)
         try:
-            elapsed = execute(md, parameters, args.output_dir)
+            elapsed = execute_retrying(md, parameters, output_dir)
         except papermill.PapermillExecutionError as err:
-            kept = (
-                "The committed notebook was left unchanged."
-                if args.output_dir is None
-                else f"Nothing was written to {args.output_dir}."
-            )
+            kept = ("The committed notebook was left unchanged." if output_dir is None
+                    else f"Nothing was written to {output_dir}.")  # fmt: skip
             trace = "".join(err.traceback[-3:]) if err.traceback else ""
-            print(
-                f"\nFAILED: {md.relative_to(ROOT)}, cell {err.exec_count} "
-                f"(notebook cell #{err.cell_index}): {err.ename}: {err.evalue}\n{trace}\n{kept}",
-                file=sys.stderr,
-            )
+            _report_failure(failure_message(md, err), trace, kept)
             return 1
-        total += elapsed
-        if in_place:
-            record_run_time(md, elapsed, Path(os.environ[RESULTS_ENV]))
+        if results_dir is not None:
+            record_run_time(md, elapsed, results_dir)
         print(f"      done in {elapsed:.1f} s", flush=True)
-    print(f"executed {len(todo)} notebook(s) in {total:.1f} s")
     return 0
+
+
+def run_in_place(todo: list[Path], results_dir: Path, workers: int) -> int:
+    """Execute ``todo`` in place: the chapters on ``workers`` local workers, then the appendices.
+
+    With one worker, or one chapter, the chapters run in this process, in order. Before the
+    appendices run, a complete run (every notebook of the book) records the chapters' wall
+    time and its number of workers in ``results_dir/run.json`` as ``book_run``, which the
+    performance appendix reads.
+    """
+    start = time.perf_counter()
+    body = [md for md in todo if md.name < FIRST_APPENDIX]
+    appendices = [md for md in todo if md.name >= FIRST_APPENDIX]
+    workers = min(workers, max(len(body), 1))
+    if workers == 1:
+        status = run_one_after_another(body, {}, None, results_dir, of=len(todo))
+    else:
+        print(f"executing {len(body)} chapters on a Dask LocalCluster of {workers} "
+              "single-threaded workers, the longest first ...", flush=True)  # fmt: skip
+        finished = 0
+
+        def report(md: Path, seconds: float, error: str) -> None:
+            nonlocal finished
+            finished += 1
+            if error:
+                _report_failure(error, "", "The committed notebook was left unchanged.")
+                return
+            record_run_time(md, seconds, results_dir)
+            print(f"[{finished}/{len(todo)}] {_name(md)} done in {seconds:.1f} s", flush=True)
+
+        done = execute_chapters_on_cluster(body, workers, results_dir, report)
+        failed = [md.name for md, (_, error) in done.items() if error]
+        if failed:
+            print(f"\nfailed: {', '.join(sorted(failed))}", file=sys.stderr)
+        status = 1 if failed else 0
+    if status != 0:
+        if appendices:
+            print("the appendices were not executed", file=sys.stderr)
+        return status
+    if [md.resolve() for md in todo] == [md.resolve() for md in chapters()]:
+        record_book_run(results_dir, time.perf_counter() - start, workers)
+    status = run_one_after_another(appendices, {}, None, results_dir,
+                                   first=len(body) + 1, of=len(todo))  # fmt: skip
+    if status == 0:
+        print(f"executed {len(todo)} notebook(s) in {time.perf_counter() - start:.1f} s")
+    return status
+
+
+def record_book_run(results_dir: Path, chapters_seconds: float, workers: int) -> None:
+    """Store the chapters' wall time in a complete in-place run, and its workers, in run.json."""
+    path = results_dir / "run.json"
+    record = json.loads(path.read_text()) if path.is_file() else {"tasks": []}
+    record["book_run"] = {"chapters_seconds": round(chapters_seconds, 1), "workers": workers,
+                          "finished": utc_stamp()}  # fmt: skip
+    path.write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

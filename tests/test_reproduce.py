@@ -22,6 +22,7 @@ NOTEBOOKS = ROOT / "tests" / "notebooks"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import reproduce  # noqa: E402
+import run_notebooks  # noqa: E402
 
 
 def _outputs(notebook_text: str) -> list:
@@ -48,7 +49,7 @@ def test_kernels_get_the_results_folder_and_no_dask_malloc_trim(tmp_path, monkey
     monkeypatch.setenv(MALLOC_TRIM_VARIABLE, "65536")  # as a Dask nanny starts its workers
     monkeypatch.setenv(RESULTS_ENV, "elsewhere")
     with pytest.raises(KeyError, match="inside"):
-        with reproduce.kernel_environment(tmp_path):
+        with run_notebooks.kernel_environment(tmp_path):
             assert os.environ[RESULTS_ENV] == str(tmp_path)
             assert MALLOC_TRIM_VARIABLE not in os.environ
             raise KeyError("inside")
@@ -77,26 +78,28 @@ DIED_ON_START = "Kernel died before replying to kernel_info"
 
 def test_a_kernel_that_dies_on_start_is_started_again(tmp_path, monkeypatch):
     md = tmp_path / "chapter.md"
-    execute, calls = _execute_failing_to_start(reproduce.KERNEL_START_ATTEMPTS - 1, DIED_ON_START)
-    monkeypatch.setattr(reproduce, "execute", execute)
+    execute, calls = _execute_failing_to_start(
+        run_notebooks.KERNEL_START_ATTEMPTS - 1, DIED_ON_START
+    )
+    monkeypatch.setattr(run_notebooks, "execute", execute)
     result = reproduce.run_chapter(str(md), {}, None)
     assert result.ok and result.code_cells == 1
-    assert len(calls) == reproduce.KERNEL_START_ATTEMPTS
+    assert len(calls) == run_notebooks.KERNEL_START_ATTEMPTS
 
 
 def test_kernel_start_is_given_up_after_the_last_attempt(tmp_path, monkeypatch):
     md = tmp_path / "chapter.md"
-    execute, calls = _execute_failing_to_start(reproduce.KERNEL_START_ATTEMPTS, DIED_ON_START)
-    monkeypatch.setattr(reproduce, "execute", execute)
+    execute, calls = _execute_failing_to_start(run_notebooks.KERNEL_START_ATTEMPTS, DIED_ON_START)
+    monkeypatch.setattr(run_notebooks, "execute", execute)
     with pytest.raises(RuntimeError, match="kernel_info"):
         reproduce.run_chapter(str(md), {}, None)
-    assert len(calls) == reproduce.KERNEL_START_ATTEMPTS
+    assert len(calls) == run_notebooks.KERNEL_START_ATTEMPTS
 
 
 def test_other_runtime_errors_are_not_retried(tmp_path, monkeypatch):
     md = tmp_path / "chapter.md"
     execute, calls = _execute_failing_to_start(1, "something else broke")
-    monkeypatch.setattr(reproduce, "execute", execute)
+    monkeypatch.setattr(run_notebooks, "execute", execute)
     with pytest.raises(RuntimeError, match="something else"):
         reproduce.run_chapter(str(md), {}, None)
     assert len(calls) == 1
@@ -171,9 +174,105 @@ def test_longest_recorded_task_is_submitted_first_and_untimed_ones_before_it(tmp
         {"chapter": "06_c", "seconds": 12.0, "ok": False},
     ]}  # fmt: skip
     (tmp_path / "run.json").write_text(json.dumps(record))
-    earlier = reproduce.earlier_seconds(tmp_path)
+    earlier = run_notebooks.earlier_seconds(tmp_path)
     assert earlier == {"03_a": 300.0, "05_b": 900.5}  # the failed task's time says nothing
-    order = reproduce.submission_order([Path(f"{c}.md") for c in ["03_a", "05_b", "06_c", "07_d"]],
+    order = run_notebooks.submission_order([Path(f"{c}.md") for c in ["03_a", "05_b", "06_c", "07_d"]],
                                        earlier)  # fmt: skip
     assert [md.stem for md in order] == ["06_c", "07_d", "05_b", "03_a"]
-    assert reproduce.earlier_seconds(tmp_path / "missing") == {}
+    assert run_notebooks.earlier_seconds(tmp_path / "missing") == {}
+
+
+APPENDIX_MD = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# An appendix that reads the chapters' run record
+
+```{code-cell} ipython3
+import json, os
+from pathlib import Path
+
+run = json.loads((Path(os.environ["RNN_BOOK_RESULTS_DIR"]) / "run.json").read_text())
+print("chapters before me:", sorted(t["chapter"] for t in run["tasks"]))
+print("complete run recorded:", "book_run" in run)
+```
+"""
+
+
+def _tiny_book(folder: Path, *names: str) -> list[Path]:
+    """Tiny notebooks to run in place in ``folder``: 01/02 as in tests/notebooks, 03 is 01
+    with N = 20, and 90 an appendix that reads the run record."""
+    sum_md = (NOTEBOOKS / "01_tiny_sum.md").read_text()
+    texts = {
+        "01_tiny_sum.md": sum_md,
+        "02_tiny_fails.md": (NOTEBOOKS / "02_tiny_fails.md").read_text(),
+        "03_tiny_sum.md": sum_md.replace("N = 10", "N = 20"),
+        "90_appendix.md": APPENDIX_MD,
+    }
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / name).write_text(texts[name])
+    return [folder / name for name in names]
+
+
+def _executed_outputs(todo: list[Path]) -> dict[str, list]:
+    return {md.stem: _outputs(md.with_suffix(".ipynb").read_text()) for md in todo}
+
+
+@pytest.mark.slow
+def test_in_place_run_on_two_workers_equals_one_after_another(
+    tmp_path, env_for_kernels, monkeypatch, capsys
+):
+    runs = {}
+    for workers in (1, 2):
+        book = tmp_path / f"book{workers}"
+        todo = _tiny_book(book, "01_tiny_sum.md", "03_tiny_sum.md", "90_appendix.md")
+        monkeypatch.setattr(run_notebooks, "chapters", lambda todo=todo: list(todo))
+        monkeypatch.setenv("RNN_BOOK_RESULTS_DIR", str(book / "results"))
+        assert run_notebooks.run_in_place(todo, book / "results", workers) == 0
+        runs[workers] = _executed_outputs(todo)
+        record = json.loads((book / "results" / "run.json").read_text())
+        assert [t["chapter"] for t in record["tasks"]] == [md.stem for md in todo]
+        assert record["book_run"]["workers"] == workers
+        assert 0 < record["book_run"]["chapters_seconds"]
+    assert runs[2] == runs[1]
+    assert "N = 20, sum = " in str(runs[2]["03_tiny_sum"])
+    # the appendix ran after both chapters had left their records
+    assert "['01_tiny_sum', '03_tiny_sum']" in str(runs[2]["90_appendix"])
+    assert "complete run recorded: True" in str(runs[2]["90_appendix"])
+    assert "on a Dask LocalCluster of 2 single-threaded workers" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_failing_chapter_in_place_is_named_the_others_finish_no_appendix_runs(
+    tmp_path, env_for_kernels, monkeypatch, capsys
+):
+    book = tmp_path / "book"
+    todo = _tiny_book(book, "01_tiny_sum.md", "02_tiny_fails.md", "90_appendix.md")
+    monkeypatch.setenv("RNN_BOOK_RESULTS_DIR", str(book / "results"))
+    assert run_notebooks.run_in_place(todo, book / "results", 2) == 1
+    err = capsys.readouterr().err
+    assert "FAILED: 02_tiny_fails.md, cell 2 (notebook cell #2): ZeroDivisionError" in err
+    assert "the appendices were not executed" in err
+    assert "N = 10, sum = " in (book / "01_tiny_sum.ipynb").read_text()
+    assert not (book / "90_appendix.ipynb").exists()
+    record = json.loads((book / "results" / "run.json").read_text())
+    assert [t["chapter"] for t in record["tasks"]] == ["01_tiny_sum"] and "book_run" not in record
+
+
+def test_workers_are_for_runs_in_place_only(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run_notebooks.main(["--workers", "2", "--output-dir", str(tmp_path),
+                            str(NOTEBOOKS / "01_tiny_sum.md")])  # fmt: skip
+    assert "--workers applies to runs in place" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_notebooks.main(["--workers", "0", str(NOTEBOOKS / "01_tiny_sum.md")])
+    assert "--workers must be >= 1, got 0" in capsys.readouterr().err
