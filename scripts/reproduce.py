@@ -121,7 +121,7 @@ def run_chapter(md_path: str, parameters: dict, parameters_file: str | None) -> 
                 seconds=time.perf_counter() - start,
                 worker=worker_name,
                 ok=False,
-                error=failure_message(md, err),
+                error=failure_message(md.name, err),
                 finished=utc_stamp(),
             )
         seconds = time.perf_counter() - start

@@ -322,9 +322,14 @@ def _set_environment(values: dict[str, str | None]) -> None:
             os.environ[name] = value
 
 
-def failure_message(md: Path, err: papermill.PapermillExecutionError) -> str:
-    """The notebook, the cell and the error of a failed execution, on one line."""
-    return (f"{md.name}, cell {err.exec_count} (notebook cell #{err.cell_index}): "
+def _name(md: Path) -> str:
+    """A notebook as messages name it: relative to the checkout where it lies inside it."""
+    return str(md.relative_to(ROOT)) if md.is_relative_to(ROOT) else str(md)
+
+
+def failure_message(notebook: str, err: papermill.PapermillExecutionError) -> str:
+    """The notebook (as named), the cell and the error of a failed execution, on one line."""
+    return (f"{notebook}, cell {err.exec_count} (notebook cell #{err.cell_index}): "
             f"{err.ename}: {err.evalue}")  # fmt: skip
 
 
@@ -364,7 +369,7 @@ def execute_in_place_task(md_path: str, results_dir: str) -> tuple[float, str]:
         with kernel_environment(Path(results_dir)):
             return execute_retrying(md, {}, None), ""
     except papermill.PapermillExecutionError as err:
-        return 0.0, failure_message(md, err)
+        return 0.0, failure_message(_name(md), err)
 
 
 def execute_chapters_on_cluster(todo: list[Path], workers: int, results_dir: Path,
@@ -446,10 +451,6 @@ def main(argv: list[str] | None = None) -> int:
     return run_in_place(todo, results_dir, args.workers or default_workers())
 
 
-def _name(md: Path) -> str:
-    return str(md.relative_to(ROOT)) if md.is_relative_to(ROOT) else str(md)
-
-
 def _report_failure(message: str, trace: str, kept: str) -> None:
     print(f"\nFAILED: {message}\n{trace}\n{kept}", file=sys.stderr)
 
@@ -471,7 +472,7 @@ def run_one_after_another(todo: list[Path], parameters: dict, output_dir: Path |
             kept = ("The committed notebook was left unchanged." if output_dir is None
                     else f"Nothing was written to {output_dir}.")  # fmt: skip
             trace = "".join(err.traceback[-3:]) if err.traceback else ""
-            _report_failure(failure_message(md, err), trace, kept)
+            _report_failure(failure_message(_name(md), err), trace, kept)
             return 1
         if results_dir is not None:
             record_run_time(md, elapsed, results_dir)
