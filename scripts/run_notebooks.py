@@ -34,6 +34,7 @@ from pathlib import Path
 import nbformat
 import papermill
 import yaml
+from jupyter_client.manager import AsyncKernelManager
 from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +62,24 @@ VOLATILE_CELL_KEYS = ("papermill", "execution")
 #: kernelspec supports them (ipykernel's does), so that the kernel neither talks in plain text
 #: nor prints a warning about it at every chapter.
 KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
+
+
+class KernelManagerShutdownByRequest(AsyncKernelManager):
+    """A kernel manager that ends a kernel with its shutdown request alone, no SIGINT first.
+
+    jupyter_client interrupts a kernel before asking it to shut down. After a notebook's last
+    cell the kernel has nothing to interrupt, but a signal that lands while it still finishes
+    its last message makes it log "ERROR | KeyboardInterrupt caught in kernel." into the
+    runner's output, a line that reports nothing wrong. A kernel that does not exit on the
+    request still gets SIGTERM, then SIGKILL, as before.
+    """
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:  # set by shutdown_kernel just before it interrupts
+            return
+        await super()._async_interrupt_kernel()
+
+
 #: Kernel start-ups per notebook. Each kernel takes its ports from the system when it starts,
 #: and two kernels started at the same moment by two workers can be handed the same port: one
 #: of them dies before running a cell ("Address already in use") and is started again.
@@ -265,6 +284,7 @@ def execute(md: Path, parameters: dict, output_dir: Path | None, on_cell_execute
             log_output=False,
             on_cell_executed=on_cell_executed,
             config=KERNEL_CONFIG,
+            kernel_manager_class=KernelManagerShutdownByRequest,
         )
         elapsed = time.perf_counter() - start
         strip_volatile(out)
@@ -380,6 +400,11 @@ def execute_chapters_on_cluster(todo: list[Path], workers: int, results_dir: Pat
     A task that fails outside its notebook (a worker lost, say) counts as a failed chapter.
     """
     from distributed import Client, as_completed
+
+    # Imported by module name, so that the workers import this module too: run as a script, a
+    # function of ``__main__`` would be pickled by value, with the kernel manager class it
+    # uses, and that copy of the class no longer resolves its traits.
+    from run_notebooks import execute_in_place_task
 
     from tutorials_lib.distributed import local_cluster
 

@@ -7,15 +7,18 @@ its notebook and cell while the other task still finishes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.manager import AsyncKernelManager
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "tests" / "notebooks"
@@ -253,15 +256,21 @@ def test_in_place_run_on_two_workers_equals_one_after_another(
 
 @pytest.mark.slow
 def test_a_failing_chapter_in_place_is_named_the_others_finish_no_appendix_runs(
-    tmp_path, env_for_kernels, monkeypatch, capsys
+    tmp_path, env_for_kernels
 ):
+    # Through the command line, as `make book` runs it: the tasks then come from a script.
     book = tmp_path / "book"
     todo = _tiny_book(book, "01_tiny_sum.md", "02_tiny_fails.md", "90_appendix.md")
-    monkeypatch.setenv("RNN_BOOK_RESULTS_DIR", str(book / "results"))
-    assert run_notebooks.run_in_place(todo, book / "results", 2) == 1
-    err = capsys.readouterr().err
+    env = {**os.environ, "RNN_BOOK_RESULTS_DIR": str(book / "results")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run_notebooks.py"), "--workers", "2",
+         *map(str, todo)],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert result.returncode == 1
     failed = f"FAILED: {book / '02_tiny_fails.md'}, cell 2 (notebook cell #2): ZeroDivisionError"
-    assert failed in err and "the appendices were not executed" in err
+    assert failed in result.stderr and "the appendices were not executed" in result.stderr
+    assert "on a Dask LocalCluster of 2 single-threaded workers" in result.stdout
     assert "N = 10, sum = " in (book / "01_tiny_sum.ipynb").read_text()
     assert not (book / "90_appendix.ipynb").exists()
     record = json.loads((book / "results" / "run.json").read_text())
@@ -276,3 +285,28 @@ def test_workers_are_for_runs_in_place_only(tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_notebooks.main(["--workers", "0", str(NOTEBOOKS / "01_tiny_sum.md")])
     assert "--workers must be >= 1, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("manager", "expected"),
+    [(AsyncKernelManager, [signal.SIGINT]), (run_notebooks.KernelManagerShutdownByRequest, [])],
+)
+def test_the_runner_shuts_a_kernel_down_without_interrupting_it(manager, expected):
+    # jupyter_client's manager sends SIGINT before the shutdown request; the runner's does not.
+    async def start_and_shut_down():
+        km = manager(kernel_name="python3", config=run_notebooks.KERNEL_CONFIG)
+        sent = []
+        send = km._async_signal_kernel
+
+        async def record(signum):
+            sent.append(signum)
+            await send(signum)
+
+        km._async_signal_kernel = record
+        await km.start_kernel()
+        await km.shutdown_kernel()
+        return sent, await km.is_alive()
+
+    sent, alive = asyncio.run(start_and_shut_down())
+    assert sent == expected and not alive
