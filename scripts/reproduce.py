@@ -25,7 +25,6 @@ other tasks finish. Progress: one bar per notebook (cells executed) and one over
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -45,14 +44,20 @@ from run_notebooks import (  # noqa: E402
     earlier_seconds,
     execute_retrying,
     failure_message,
+    finished_notebooks,
     kernel_environment,
     merge_run_tasks,
     submission_order,
-    task_priority,
+    submit_notebook,
     utc_stamp,
 )
 
-from tutorials_lib.results import FIRST_APPENDIX, read_parameter_file  # noqa: E402
+from tutorials_lib.results import (  # noqa: E402
+    FIRST_APPENDIX,
+    read_parameter_file,
+    read_run,
+    write_run,
+)
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 PROGRESS_TOPIC = "rnn-book-progress"
@@ -170,7 +175,6 @@ def reproduce(
     source_settings: bool = True,
 ) -> list[TaskResult]:
     """Submit one task per chapter, write what comes back, return the task results."""
-    from distributed import as_completed
     from tqdm import tqdm
 
     client, where = make_client(scheduler, workers)
@@ -185,9 +189,8 @@ def reproduce(
             parameters.update(overrides or {})
             bars[md.stem] = tqdm(total=code_cell_count(md), desc=md.stem[:28], unit="cell",
                                  position=i, leave=True, disable=not progress)  # fmt: skip
-            future = client.submit(run_chapter, str(md), parameters, parameters_file,
-                                   key=f"notebook-{md.stem}", pure=False,
-                                   priority=task_priority(md.stem, earlier))  # fmt: skip
+            future = submit_notebook(client, run_chapter, md, earlier, str(md), parameters,
+                                     parameters_file)  # fmt: skip
             futures[future] = md
 
         def on_progress(event):
@@ -198,13 +201,10 @@ def reproduce(
 
         client.subscribe_topic(PROGRESS_TOPIC, on_progress)
         results = []
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as err:  # the task itself failed (worker died, import error, ...)
-                md = futures[future]
+        for md, result, crash in finished_notebooks(futures):
+            if crash:  # the task itself failed (worker died, import error, ...)
                 result = TaskResult(chapter=md.stem, parameters_file=None, seconds=0.0,
-                                    worker="?", ok=False, error=f"{md.name}: {err!r}")  # fmt: skip
+                                    worker="?", ok=False, error=crash)  # fmt: skip
             bar = bars[result.chapter]
             bar.n = bar.total if result.ok else bar.n
             bar.set_postfix_str(f"{result.seconds:.0f} s" if result.ok else "FAILED")
@@ -233,17 +233,15 @@ def _write(result: TaskResult, output_dir: Path, results_dir: Path) -> None:
 
 def _write_run(results: list[TaskResult], output_dir: Path, where: str) -> None:
     """``run.json``: where each task ran and how long it took, merged with earlier runs."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / "run.json"
-    earlier = json.loads(path.read_text()) if path.is_file() else {"tasks": []}
     fresh = [
         {k: v for k, v in asdict(r).items() if k not in ("notebook", "results", "extra")}
         | {"seconds": round(r.seconds, 1)}
         for r in results
     ]
-    merged = merge_run_tasks(earlier, fresh)
-    record = {"cluster": where, "machine": merged["machine"], "tasks": merged["tasks"]}
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    merged = merge_run_tasks(read_run(output_dir), fresh)
+    write_run(
+        output_dir, {"cluster": where, "machine": merged["machine"], "tasks": merged["tasks"]}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ and cell; the other chapters finish, the appendices do not run, and the exit sta
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -51,6 +50,7 @@ from tutorials_lib.results import (  # noqa: E402
     chapter_seconds,
     read_parameter_file,
     read_run,
+    write_run,
 )
 
 BOOK = ROOT / "book"
@@ -116,12 +116,9 @@ def merge_run_tasks(record: dict, fresh: list[dict]) -> dict:
 
 def record_run_time(md: Path, seconds: float, results_dir: Path) -> None:
     """Keep the latest run time of each chapter in ``results_dir/run.json`` (machine named)."""
-    path = results_dir / "run.json"
-    record = json.loads(path.read_text()) if path.is_file() else {"tasks": []}
     task = {"chapter": md.stem, "seconds": round(seconds, 1), "parameters_file": None,
             "finished": utc_stamp()}  # fmt: skip
-    results_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(merge_run_tasks(record, [task]), indent=1) + "\n")
+    write_run(results_dir, merge_run_tasks(read_run(results_dir), [task]))
 
 
 def utc_stamp() -> str:
@@ -306,13 +303,13 @@ def kernel_failed_to_start(err: BaseException) -> bool:
 def execute_retrying(md: Path, parameters: dict, output_dir: Path | None,
                      on_cell_executed=None) -> float:  # fmt: skip
     """:func:`execute`, starting the kernel again when it dies before its first reply."""
-    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+    for _ in range(KERNEL_START_ATTEMPTS - 1):
         try:
             return execute(md, parameters, output_dir, on_cell_executed=on_cell_executed)
         except RuntimeError as err:
-            if not kernel_failed_to_start(err) or attempt == KERNEL_START_ATTEMPTS:
+            if not kernel_failed_to_start(err):
                 raise
-    raise AssertionError("unreachable")
+    return execute(md, parameters, output_dir, on_cell_executed=on_cell_executed)
 
 
 @contextmanager
@@ -377,6 +374,28 @@ def submission_order(todo: list[Path], earlier: dict[str, float]) -> list[Path]:
     return sorted(todo, key=lambda md: -task_priority(md.stem, earlier))
 
 
+def submit_notebook(client, fn, md: Path, earlier: dict[str, float], *args):
+    """Submit ``fn(*args)`` as notebook ``md``'s Dask task: named after it, longest first."""
+    return client.submit(fn, *args, key=f"notebook-{md.stem}", pure=False,
+                         priority=task_priority(md.stem, earlier))  # fmt: skip
+
+
+def finished_notebooks(futures: dict) -> Iterator[tuple[Path, object, str]]:
+    """``(notebook, result, "")`` for each task of ``futures`` ({future: notebook}) as it ends.
+
+    A task that failed outside its notebook (a worker lost, an import error) gives
+    ``(notebook, None, message)`` instead, so that the other tasks still come back.
+    """
+    from distributed import as_completed
+
+    for future in as_completed(futures):
+        md = futures[future]
+        try:
+            yield md, future.result(), ""
+        except Exception as err:
+            yield md, None, f"{md.name}: {err!r}"
+
+
 def default_workers() -> int:
     """One local worker per core, at most :data:`MAX_DEFAULT_WORKERS`."""
     return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
@@ -399,7 +418,7 @@ def execute_chapters_on_cluster(todo: list[Path], workers: int, results_dir: Pat
     ``report(md, seconds, error)`` is called as each one ends; returns the same per chapter.
     A task that fails outside its notebook (a worker lost, say) counts as a failed chapter.
     """
-    from distributed import Client, as_completed
+    from distributed import Client
 
     # Imported by module name, so that the workers import this module too: run as a script, a
     # function of ``__main__`` would be pickled by value, with the kernel manager class it
@@ -411,18 +430,14 @@ def execute_chapters_on_cluster(todo: list[Path], workers: int, results_dir: Pat
     done: dict[Path, tuple[float, str]] = {}
     with local_cluster(workers) as cluster, Client(cluster) as client:
         earlier = earlier_seconds(results_dir)
-        futures = {}
-        for md in submission_order(todo, earlier):
-            future = client.submit(execute_in_place_task, str(md), str(results_dir), pure=False,
-                                   key=f"notebook-{md.stem}",
-                                   priority=task_priority(md.stem, earlier))  # fmt: skip
-            futures[future] = md
-        for future in as_completed(futures):
-            md = futures[future]
-            try:
-                done[md] = future.result()
-            except Exception as err:  # the task itself failed, not a cell of the notebook
-                done[md] = (0.0, f"{md.name}: {err!r}")
+        futures = {
+            submit_notebook(
+                client, execute_in_place_task, md, earlier, str(md), str(results_dir)
+            ): md
+            for md in submission_order(todo, earlier)
+        }
+        for md, result, crash in finished_notebooks(futures):
+            done[md] = (0.0, crash) if crash else result
             report(md, *done[md])
     return done
 
@@ -553,11 +568,10 @@ def run_in_place(todo: list[Path], results_dir: Path, workers: int) -> int:
 
 def record_book_run(results_dir: Path, chapters_seconds: float, workers: int) -> None:
     """Store the chapters' wall time in a complete in-place run, and its workers, in run.json."""
-    path = results_dir / "run.json"
-    record = json.loads(path.read_text()) if path.is_file() else {"tasks": []}
+    record = read_run(results_dir)
     record["book_run"] = {"chapters_seconds": round(chapters_seconds, 1), "workers": workers,
                           "finished": utc_stamp()}  # fmt: skip
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    write_run(results_dir, record)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from tutorials_lib.results import (
     read_run,
     record_results,
     tasks_run_beside,
+    write_run,
 )
 
 
@@ -138,6 +139,14 @@ def test_chapter_seconds_keeps_successful_chapters_and_leaves_out_the_appendices
     (tmp_path / "run.json").write_text(json.dumps(run))
     assert read_run(tmp_path) == run
     assert chapter_seconds(read_run(tmp_path)) == {"01_a": 12.5, "03_b": 300.0}
+
+
+def test_a_written_run_record_reads_back_and_its_folder_is_made(tmp_path):
+    folder = tmp_path / "results" / "defaults"
+    run = {"tasks": [{"chapter": "01_a", "seconds": 12.5}], "book_run": {"workers": 2}}
+    write_run(folder, run)
+    assert read_run(folder) == run
+    assert (folder / "run.json").read_text().endswith("}\n")
 
 
 def test_tasks_run_beside_finds_overlapping_spans_beyond_the_stamp_resolution():

@@ -34,6 +34,7 @@ __all__ = [
     "read_run",
     "record_results",
     "tasks_run_beside",
+    "write_run",
 ]
 
 #: Environment variable naming the directory results files are written to.
@@ -183,6 +184,12 @@ def read_run(folder: str | Path) -> dict:
     """The ``run.json`` of a results folder (run times, machine), or ``{}`` if there is none."""
     path = Path(folder) / "run.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_run(folder: str | Path, record: Mapping) -> None:
+    """Write ``record`` as the ``run.json`` of a results folder, making the folder if needed."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / "run.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
 def _chapter_tasks(run: Mapping) -> list[Mapping]:
