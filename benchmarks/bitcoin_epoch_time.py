@@ -9,8 +9,8 @@ gradients clipped at global norm 4; at the source's settings, for 200 epochs. Lo
   TensorFlow function per epoch (``tf.clip_by_global_norm``, ``GradientTape``), and two
   variants of it: the Keras layer unrolled over the 7 steps, and the epoch compiled by XLA;
 * ``parallel xS``: :class:`tutorials_lib.training.ParallelLSTMTrainer` training S models at
-  once (one compiled graph, written-out backward pass); its time per model is the time per
-  run divided by S.
+  once (one compiled graph, written-out backward pass, recurrent kernel kept transposed,
+  TensorFlow's fused Adam kernel); its time per model is the time per run divided by S.
 
 Each loop is timed for a few epochs: the first (which includes tracing, or XLA compilation)
 and the median of the later ones. A 200-epoch run is estimated as the first epoch plus 199

@@ -5,17 +5,17 @@ Chapter 4 trains LSTM(256) -> Dense(1) on batches of 7 windows of 7 days with
 run. This script splits one update into its parts and times each part as a compiled loop over
 an epoch's batches (the chapter's data, windowing and batch plan), best of ``--repeats`` (5):
 
-* ``update``: the trainer's own compiled batch step (forward, written-out backward pass,
-  global-norm clipping, Adam), as its epoch graph calls it;
-* ``update, written inline``: the same operations written into the loop, without the call;
+* ``update``: the trainer's own compiled epoch of one copy (forward, written-out backward
+  pass, global-norm clipping, TensorFlow's fused Adam kernel on the weight variables);
 * ``forward``: the forward pass and the loss alone;
 * ``forward and backward``: the same plus the gradients, without clipping or Adam;
 * ``matrix products``: every matrix product of one update, with the same shapes and the same
   calls as the trainer makes, each timed in a loop of its own; the time of an empty loop of the
-  same construction is subtracted.
+  same construction is subtracted. The recurrent product in Keras' layout, ``h @ U``, which
+  the trainer does not make, is timed beside them for comparison.
 
 The backward pass is ``forward and backward`` minus ``forward``; clipping and Adam are the
-inline update minus ``forward and backward``; the call costs ``update`` minus the inline update.
+update minus ``forward and backward`` (with the epoch loop's own cost per batch).
 Outside the products, the time goes to element-wise work and TensorFlow's cost per operation.
 A product's time includes adding the loop's scalar to one of its inputs. Results go to stdout and, as JSON, to
 ``benchmarks/results/lstm_update_profile.json``.
@@ -47,9 +47,11 @@ import tensorflow as tf  # noqa: E402
 
 from tutorials_lib.models import build_stacked_rnn  # noqa: E402
 from tutorials_lib.training import (  # noqa: E402
+    LSTMJob,
     ParallelLSTMTrainer,
     _batch_gradients,
     _batch_loss,
+    _training_layout,
 )
 from tutorials_lib.walk_forward import batch_plan  # noqa: E402
 
@@ -69,14 +71,12 @@ def best_ms_per_iteration(fn, iterations: int, repeats: int) -> float:
 
 
 def epoch_loops(units: int) -> tuple[dict, int]:
-    """Compiled loops over one epoch's batches: the update, forward, forward and backward."""
+    """Timed loops over one epoch's batches: the update, forward, forward and backward."""
     X, y = training_windows()
-    trainer = ParallelLSTMTrainer(batch_size=BATCH, learning_rate=LEARNING_RATE, clip_norm=CLIP)
-    weights = build_stacked_rnn(LOOKBACK, 1, (units,), seed=0).get_weights()
-    params = [tf.constant(w) for w in weights]
-    zeros = [tf.zeros_like(p) for p in params]
+    model = build_stacked_rnn(LOOKBACK, 1, (units,), seed=0)
+    params = [tf.constant(w) for w in _training_layout(model.get_weights())]
     index, weight, n_batches = batch_plan(len(X), len(X), BATCH, True, np.random.default_rng(0))
-    index, weight = tf.constant(index), tf.constant(weight)
+    index, weight, n_batches = tf.constant(index), tf.constant(weight), int(n_batches)
     x, t = tf.constant(X[..., None]), tf.constant(y)
     perm = tf.constant([1, 0], dtype=tf.int32)
 
@@ -86,23 +86,11 @@ def epoch_loops(units: int) -> tuple[dict, int]:
         )
 
     def loss_and_grads(b, with_grads: bool):
-        loss, forward = _batch_loss(params, x, t, index[b], weight[b])
+        loss, forward = _batch_loss(params, x, t, index[b], weight[b], perm)
         if not with_grads:
             return loss
         grads = _batch_gradients(params, weight[b], forward, perm)
         return loss + tf.add_n([tf.reshape(g, (-1,))[0] for g in grads])  # keeps every gradient
-
-    def updates(step):
-        """One epoch of updates by ``step``, the trainer's compiled step or its Python body."""
-
-        @tf.function(autograph=False)
-        def loop():
-            def body(b, p, m, v, s):
-                return step(p, m, v, s, x, t, index[b], weight[b], perm)[2:]
-
-            return over_batches(body, (params, zeros, zeros, tf.constant(0.0)))
-
-        return loop
 
     def losses(with_grads: bool):
         """One epoch of the forward pass (and the backward pass), summing the losses."""
@@ -111,9 +99,16 @@ def epoch_loops(units: int) -> tuple[dict, int]:
             autograph=False,
         )
 
+    trainer = ParallelLSTMTrainer(batch_size=BATCH, learning_rate=LEARNING_RATE, clip_norm=CLIP)
+    trainer.fit([LSTMJob(model, X, y, seed=0, epochs=1)])  # sets the copy's variables
+    _, epoch = trainer._epoch_function(((LOOKBACK, 1, units),))
+
+    def update():
+        """The trainer's compiled epoch over the same batches (the weights go on training)."""
+        return epoch([tf.constant(0.0)], [x], [t], [index], [weight], [n_batches], perm)
+
     loops = {
-        "update": updates(trainer._step_function((LOOKBACK, 1, units))),
-        "update, written inline": updates(trainer._copy_step),
+        "update": update,
         "forward": losses(False),
         "forward and backward": losses(True),
     }
@@ -132,7 +127,8 @@ def product_calls(units: int) -> list[tuple[str, int, float, object]]:
         return tf.constant(rng.standard_normal(shape).astype(np.float32))
 
     gates, rows, steps = 4 * units, BATCH, LOOKBACK
-    recurrent, kernel, head = const(units, gates), const(1, gates), const(units, 1)
+    recurrent_t, kernel, head = const(gates, units), const(1, gates), const(units, 1)
+    recurrent = tf.constant(recurrent_t.numpy().T)  # Keras' layout, for the comparison
     x_all, dz_all, dz = const(rows * steps, 1), const(rows * steps, gates), const(rows, gates)
     h_prev = const(rows * (steps - 1), units)
     dz_later = const(rows * (steps - 1), gates)
@@ -146,17 +142,20 @@ def product_calls(units: int) -> list[tuple[str, int, float, object]]:
     return [
         ("input part of the gates, all steps", 1, gflop(rows * steps, 1, gates),
          lambda s: tf.matmul(x_all + s, kernel)),
-        ("recurrent part, h @ U", steps - 1, gflop(rows, units, gates),
-         lambda s: tf.matmul(h + s, recurrent)),
+        ("recurrent part, U^T @ h^T, transposed", steps - 1, gflop(rows, units, gates),
+         lambda s: tf.transpose(tf.matmul(recurrent_t, h + s, transpose_b=True), perm)),
         ("head, h @ w", 1, gflop(rows, units, 1), lambda s: tf.matmul(h + s, head)),
-        ("back through U, U @ dz^T, transposed", steps - 1, gflop(units, gates, rows),
-         lambda s: tf.transpose(tf.matmul(recurrent, dz + s, transpose_b=True), perm)),
+        ("back through U, dz @ U^T", steps - 1, gflop(units, gates, rows),
+         lambda s: tf.matmul(dz + s, recurrent_t)),
         ("input-kernel gradient", 1, gflop(1, rows * steps, gates),
          lambda s: tf.matmul(x_all + s, dz_all, transpose_a=True)),
-        ("recurrent-kernel gradient", 1, gflop(units, rows * (steps - 1), gates),
-         lambda s: tf.matmul(h_prev + s, dz_later, transpose_a=True)),
+        ("recurrent-kernel gradient, transposed", 1, gflop(units, rows * (steps - 1), gates),
+         lambda s: tf.matmul(tf.transpose(dz_later + s, perm), h_prev)),
         ("head gradient", 1, gflop(units, rows, 1),
          lambda s: tf.matmul(h + s, d_pred, transpose_a=True)),
+        # not made by the trainer: the recurrent product in Keras' layout, for comparison
+        ("recurrent part in Keras' layout, h @ U", 0, gflop(rows, units, gates),
+         lambda s: tf.matmul(h + s, recurrent)),
     ]  # fmt: skip
 
 
@@ -199,8 +198,7 @@ def main() -> None:
     shares = {
         "forward": parts["forward"],
         "backward": parts["forward and backward"] - parts["forward"],
-        "clipping and Adam": parts["update, written inline"] - parts["forward and backward"],
-        "call of the compiled step": update - parts["update, written inline"],
+        "clipping and Adam": update - parts["forward and backward"],
     }
     load_after = load_average()
     print(f"LSTM({args.units}), batches of {BATCH} windows of {LOOKBACK} steps, one thread; "

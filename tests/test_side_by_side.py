@@ -116,8 +116,8 @@ def test_each_network_trains_as_a_keras_model_trained_alone():
 
 
 def test_the_shared_adam_step_is_keras_adam_bit_for_bit():
-    """adam_rate and adam_update (used here and by training.ParallelLSTMTrainer) move a weight
-    exactly as keras.optimizers.Adam does, over several steps."""
+    """adam_rate and adam_update move a weight exactly as keras.optimizers.Adam does, over
+    several steps."""
     import tensorflow as tf
 
     rng = np.random.default_rng(3)

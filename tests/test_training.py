@@ -71,9 +71,11 @@ def test_bad_arguments_name_the_problem():
 import tensorflow as tf  # noqa: E402
 
 from tutorials_lib.training import (  # noqa: E402
+    TRAINER_ADAM_BETAS,
     LSTMJob,
     ParallelLSTMTrainer,
     TapeTrainer,
+    _apply_adam,
     _lstm_forward,
     _lstm_gradients,
     lstm_dense_weights,
@@ -105,7 +107,9 @@ def test_tape_trainer_without_clipping_or_shuffling_is_keras_fit():
         LSTMJob(model, X, y, seed=0, epochs=3, validation=(X[:10], y[:10]))
     )
     reference = _lstm(5, 0)
-    reference.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    beta_1, beta_2 = TRAINER_ADAM_BETAS
+    reference.compile(optimizer=keras.optimizers.Adam(1e-3, beta_1=beta_1, beta_2=beta_2),
+                      loss="mse")  # fmt: skip
     history = reference.fit(X[..., None], y, batch_size=7, epochs=3, shuffle=False,
                             validation_data=(X[:10, :, None], y[:10]), verbose=0)  # fmt: skip
     np.testing.assert_allclose(run.loss, history.history["loss"], rtol=1e-5)
@@ -156,6 +160,13 @@ def test_each_copy_equals_its_own_separate_run():
     alone = trainer.fit([jobs[2]])[0]
     for a, b in zip(alone.weights, runs[2].weights, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-7)
+    # The trainer keeps each set of copies' weight and Adam variables for its next call; a
+    # second call starts them afresh, from the jobs' models and zero moments.
+    again = trainer.fit(jobs)
+    for run, rerun in zip(runs, again, strict=True):
+        for a, b in zip(run.weights, rerun.weights, strict=True):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(np.concatenate(run.norms), np.concatenate(rerun.norms))
 
 
 def test_clipping_is_computed_per_copy():
@@ -191,15 +202,46 @@ def test_written_out_backprop_matches_gradient_tape():
         pred, _ = _lstm_forward(params, x)
         loss = tf.reduce_mean(tf.square(pred - y))
     expected = tape.gradient(loss, params)
-    pred, (h_last, cache) = _lstm_forward(params, x)
-    d_pred = 2.0 * (pred - y) / batch
-    got = _lstm_gradients(params, x, d_pred, h_last, cache, tf.constant([1, 0]))
+    # the trainer's layout keeps the recurrent kernel, and its gradient, transposed
+    params_t = [params[0], tf.transpose(params[1]), *params[2:]]
+    pred_t, (h_last, cache) = _lstm_forward(params_t, x, tf.constant([1, 0]))
+    np.testing.assert_allclose(pred_t.numpy(), pred.numpy(), rtol=1e-6, atol=1e-6)
+    d_pred = 2.0 * (pred_t - y) / batch
+    got = _lstm_gradients(params_t, x, d_pred, h_last, cache, tf.constant([1, 0]))
+    expected[1] = tf.transpose(expected[1])
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=1e-6)
     # and the forward pass is Keras' layer with these weights
     model = _lstm(lookback, 0, units=units, features=features)
     model.set_weights([p.numpy() for p in params])
     np.testing.assert_allclose(pred.numpy(), model(x).numpy()[:, 0], rtol=1e-6, atol=1e-6)
+
+
+def test_fused_adam_is_keras_adam_with_the_betas_in_float32():
+    """The trainer's Adam kernel moves every weight as Keras' Adam does, bit for bit, given
+    the decay rates rounded to float32; Keras' defaults give other last bits."""
+    rng = np.random.default_rng(5)
+    shapes = [(3, 40), (37,), (1,)]  # vectorised, and not a multiple of the SIMD width
+    start = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    fused = [tf.Variable(a) for a in start]
+    m_var = [tf.Variable(np.zeros_like(a)) for a in start]
+    v_var = [tf.Variable(np.zeros_like(a)) for a in start]
+    keras_float32 = [tf.Variable(a) for a in start]
+    keras_default = [tf.Variable(a) for a in start]
+    beta_1, beta_2 = TRAINER_ADAM_BETAS
+    adam_float32 = keras.optimizers.Adam(1e-3, beta_1=beta_1, beta_2=beta_2)
+    adam_default = keras.optimizers.Adam(1e-3)
+    for step in (1.0, 2.0, 3.0):
+        grads = [tf.constant(rng.normal(size=s).astype(np.float32)) for s in shapes]
+        _apply_adam(fused, m_var, v_var, grads, tf.constant(step), tf.constant(1e-3))
+        adam_float32.apply_gradients(zip(grads, keras_float32, strict=True))
+        adam_default.apply_gradients(zip(grads, keras_default, strict=True))
+        for a, b in zip(fused, keras_float32, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(fused[0].numpy(), keras_default[0].numpy())
+    np.testing.assert_allclose(fused[0].numpy(), keras_default[0].numpy(), rtol=1e-5)
+    assert beta_1 != 0.9 and np.float32(beta_1) == np.float32(0.9)
+    assert beta_2 != 0.999 and np.float32(beta_2) == np.float32(0.999)
 
 
 def test_patience_stops_one_copy_and_leaves_the_others_alone():

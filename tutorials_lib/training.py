@@ -14,9 +14,10 @@ each run one call that is reproducible from its seed:
   costs tens of milliseconds a call).
 * :class:`ParallelLSTMTrainer` trains several ``LSTM(units) -> Dense(1)`` regressions (seeds
   or configurations, each an :class:`LSTMJob`) side by side in one compiled graph, each with
-  its own Adam state, gradient clipping and batch order: the same results as separate runs,
-  at a fraction of the cost when each batch is small; :class:`TapeTrainer` trains one
-  Keras model the same way, by automatic differentiation, as its reference.
+  its own Adam state, gradient clipping and batch order: the results of separate runs up to
+  float32 rounding, at a fraction of the cost when each batch is small; :class:`TapeTrainer`
+  trains one Keras model the same way, by automatic differentiation and Keras' Adam, as its
+  reference.
 
 Keras' training and prediction graphs, and the trainers' own, run on TensorFlow's
 single-threaded executor (:func:`~tutorials_lib.executor.graph_executor`): the same numbers
@@ -36,7 +37,7 @@ import tensorflow as tf
 from tutorials_lib._checks import as_float_array, check_int
 from tutorials_lib.executor import graph_executor
 from tutorials_lib.repro import set_seed
-from tutorials_lib.side_by_side import adam_rate, adam_update
+from tutorials_lib.side_by_side import ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON
 from tutorials_lib.walk_forward import batch_plan
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "LSTMRun",
     "ParallelLSTMTrainer",
     "SeedRunner",
+    "TRAINER_ADAM_BETAS",
     "TapeTrainer",
     "choose_epochs",
     "fit_seeded",
@@ -54,6 +56,15 @@ __all__ = [
 
 #: A model builder: takes a seed, returns a fresh, uncompiled Keras model.
 Builder = Callable[[int], keras.Model]
+#: Adam's decay rates in :class:`ParallelLSTMTrainer` and :class:`TapeTrainer`: Keras' 0.9
+#: and 0.999 rounded to float32 (0.899999976 and 0.999000013). TensorFlow's fused Adam kernel
+#: computes with these values: it forms ``1 - beta_2`` in float32, 0.000999987, where Keras,
+#: given 0.999, subtracts in double precision and uses 0.001 (1.3e-5 apart, relatively).
+#: Keras' Adam given these values computes the fused kernel's update bit for bit.
+TRAINER_ADAM_BETAS: tuple[float, float] = (
+    float(np.float32(ADAM_BETA_1)),
+    float(np.float32(ADAM_BETA_2)),
+)
 #: An optimizer factory: returns a fresh optimizer (optimizers keep state, so never share one).
 OptimizerFactory = Callable[[], keras.optimizers.Optimizer]
 
@@ -324,22 +335,34 @@ def lstm_dense_weights(model: keras.Model) -> list[np.ndarray]:
     return weights
 
 
-def _lstm_forward(params, x):
+def _lstm_forward(params, x, perm=None):
     """Forecasts (batch,) of one copy for windows ``x`` (batch, time, features), and a cache.
 
-    The same operations, in the same order, as ``keras.layers.LSTM`` (implementation 2: one
-    matmul per step for the four gates) followed by ``Dense(1)``.
+    With ``perm=None`` the weights are in Keras' layout and the operations, in the same order,
+    are those of ``keras.layers.LSTM`` (implementation 2: one matmul per step for the four
+    gates) followed by ``Dense(1)``. With ``perm`` (the tensor ``[1, 0]``) the recurrent
+    kernel is in the trainer's layout, transposed to (4 units, units): each step computes
+    ``U^T @ h^T`` and transposes that small (4 units, batch) result back, which TensorFlow's
+    CPU kernel runs markedly faster than ``h @ U`` for a batch of a few windows (its sums run
+    in another order, so the result agrees with Keras' up to float32 rounding).
+    ``perm`` is a tensor, so the graph optimizer cannot fold the transpose into the matmul.
     """
     kernel, recurrent, bias, head_w, head_b = params
     steps, features = x.shape[1], x.shape[2]
-    units = recurrent.shape[0]
+    units = head_w.shape[0]
     n = tf.shape(x)[0]
+
+    def recurrent_part(h):
+        if perm is None:
+            return tf.matmul(h, recurrent)
+        return tf.transpose(tf.matmul(recurrent, h, transpose_b=True), perm)
+
     # The input part of every gate for all steps in one matmul.
     xk = tf.reshape(tf.matmul(tf.reshape(x, (-1, features)), kernel), (n, steps, 4 * units))
     h = c = None
     cache = []
     for t in range(steps):
-        z = xk[:, t] if h is None else xk[:, t] + tf.matmul(h, recurrent)  # h_0 = 0
+        z = xk[:, t] if h is None else xk[:, t] + recurrent_part(h)  # h_0 = 0
         z = z + bias
         zi, zf, zc, zo = tf.split(z, 4, axis=-1)
         i, f, g, o = tf.sigmoid(zi), tf.sigmoid(zf), tf.tanh(zc), tf.sigmoid(zo)
@@ -353,19 +376,19 @@ def _lstm_forward(params, x):
 
 
 def _lstm_gradients(params, x, d_pred, h_last, cache, perm):
-    """Backpropagation through time for :func:`_lstm_forward`: gradients in ``params`` order.
+    """Backpropagation through time for :func:`_lstm_forward` in the trainer's layout.
 
-    Written out rather than left to ``GradientTape``: the tape's gradient of ``h @ U`` is a
-    matmul against U transposed, which TensorFlow's CPU kernel runs an order of magnitude
-    slower than the forward product. Here each step computes ``U @ dz^T`` and transposes that
-    small (units, batch) result back: transposing U itself, once per batch, costs more than
-    the recurrent products of all steps. ``perm`` is a tensor, so the graph optimizer cannot
-    fold a transpose into a matmul's slow transposed path. The recurrent and input kernels get
-    one matmul each over all steps.
+    ``params`` hold the recurrent kernel transposed, (4 units, units), and so do the returned
+    gradients (in ``params`` order). Written out rather than left to ``GradientTape``: the
+    tape's gradient of ``h @ U`` is a matmul against U transposed, which TensorFlow's CPU
+    kernel runs an order of magnitude slower than the forward product; with U kept
+    transposed, each step's ``dz @ U^T`` is a plain product. The recurrent and input kernels
+    get one matmul each over all steps; the recurrent kernel's multiplies ``dz`` transposed by
+    ``perm`` (the tensor ``[1, 0]``), which runs faster than a matmul told to transpose it.
     """
-    kernel, recurrent, _, head_w, _ = params
+    kernel, recurrent_t, _, head_w, _ = params
     steps, features = x.shape[1], x.shape[2]
-    units = recurrent.shape[0]
+    units = head_w.shape[0]
     d_head_w = tf.matmul(h_last, d_pred[:, None], transpose_a=True)
     d_head_b = tf.reduce_sum(d_pred, keepdims=True)
     dh = d_pred[:, None] * tf.reshape(head_w, (1, units))
@@ -381,7 +404,7 @@ def _lstm_gradients(params, x, d_pred, h_last, cache, perm):
         dzo = dh * tanh_c * o * (1.0 - o)
         dz[t] = tf.concat([dzi, dzf, dzc, dzo], axis=-1)
         if t > 0:
-            dh = tf.transpose(tf.matmul(recurrent, dz[t], transpose_b=True), perm)
+            dh = tf.matmul(dz[t], recurrent_t)
             dc = dc * f
     dz_all = tf.stack(dz, axis=1)  # (batch, time, 4 units)
     d_kernel = tf.matmul(
@@ -389,20 +412,20 @@ def _lstm_gradients(params, x, d_pred, h_last, cache, perm):
     )
     if steps > 1:
         h_prev = tf.reshape(tf.stack([c[6] for c in cache[1:]], axis=1), (-1, units))
-        d_recurrent = tf.matmul(
-            h_prev, tf.reshape(dz_all[:, 1:], (-1, 4 * units)), transpose_a=True
+        d_recurrent_t = tf.matmul(
+            tf.transpose(tf.reshape(dz_all[:, 1:], (-1, 4 * units)), perm), h_prev
         )
     else:
-        d_recurrent = tf.zeros_like(recurrent)
+        d_recurrent_t = tf.zeros_like(recurrent_t)
     d_bias = tf.reduce_sum(dz_all, axis=(0, 1))
-    return [d_kernel, d_recurrent, d_bias, d_head_w, d_head_b]
+    return [d_kernel, d_recurrent_t, d_bias, d_head_w, d_head_b]
 
 
-def _batch_loss(params, x, y, index, weight):
-    """The weighted MSE of the batch ``index`` of windows ``x`` and targets ``y``, and what
-    :func:`_batch_gradients` needs of its forward pass."""
+def _batch_loss(params, x, y, index, weight, perm):
+    """The weighted MSE of the batch ``index`` of windows ``x`` and targets ``y`` (weights in
+    the trainer's layout), and what :func:`_batch_gradients` needs of its forward pass."""
     xb, yb = tf.gather(x, index), tf.gather(y, index)
-    pred, (h_last, cache) = _lstm_forward(params, xb)
+    pred, (h_last, cache) = _lstm_forward(params, xb, perm)
     err = pred - yb
     den = tf.reduce_sum(weight)
     loss = tf.reduce_sum(weight * tf.square(err)) / den
@@ -415,17 +438,27 @@ def _batch_gradients(params, weight, forward, perm):
     return _lstm_gradients(params, xb, 2.0 * weight * err / den, h_last, cache, perm)
 
 
-def _adam(params, grads, m, v, step, learning_rate):
-    """One Adam step of every weight, as Keras 3's ``Adam.update_step`` computes it."""
-    local_step = step + 1.0
-    rate = adam_rate(learning_rate, local_step)
-    new_p, new_m, new_v = [], [], []
-    for p, g, m_k, v_k in zip(params, grads, m, v, strict=True):
-        m_k, v_k, delta = adam_update(g, m_k, v_k, rate)
-        new_p.append(p - delta)
-        new_m.append(m_k)
-        new_v.append(v_k)
-    return new_p, new_m, new_v, local_step
+def _apply_adam(params, m, v, grads, step, learning_rate):
+    """Adam step number ``step`` (1 for the first) of every weight variable, in place.
+
+    TensorFlow's fused kernel (``ResourceApplyAdam``) computes Keras 3's ``Adam.update_step``
+    with the decay rates :data:`TRAINER_ADAM_BETAS`, in the same operations and order, in one
+    pass over each weight (Keras' operations take twelve). Returns the update operations.
+    """
+    beta_1, beta_2 = (tf.constant(b, tf.float32) for b in TRAINER_ADAM_BETAS)
+    powers = {"beta1_power": tf.pow(beta_1, step), "beta2_power": tf.pow(beta_2, step)}
+    return [
+        tf.raw_ops.ResourceApplyAdam(
+            var=p.handle, m=m_k.handle, v=v_k.handle, lr=learning_rate, beta1=beta_1,
+            beta2=beta_2, epsilon=tf.constant(ADAM_EPSILON), grad=g, **powers,
+        )
+        for p, m_k, v_k, g in zip(params, m, v, grads, strict=True)
+    ]  # fmt: skip
+
+
+def _training_layout(weights: list) -> list[np.ndarray]:
+    """Keras' five LSTM -> Dense(1) arrays with the recurrent kernel transposed, and back."""
+    return [np.ascontiguousarray(w.T) if k == 1 else w for k, w in enumerate(weights)]
 
 
 def _check_adam_settings(batch_size, learning_rate, clip_norm) -> tuple[int, float, float | None]:
@@ -458,10 +491,14 @@ class ParallelLSTMTrainer:
     copy is trained as it would be alone by a compiled loop that applies
     ``tf.clip_by_global_norm`` and ``keras.optimizers.Adam(learning_rate)`` to the weighted
     MSE of :func:`~tutorials_lib.walk_forward.batch_plan`'s batches; the results agree with
-    such a run up to float32 rounding (the backward pass is written out, so its sums run in
-    another order). One compiled function runs one epoch of every copy: the copies are
-    independent subgraphs, so the fixed cost of each call is paid once for all of them (and
-    TensorFlow, given several threads, can run them side by side).
+    such a run up to float32 rounding, with Adam's decay rates rounded to float32
+    (:data:`TRAINER_ADAM_BETAS`). Three choices make the trainer fast on a CPU: the backward
+    pass is written out, and the recurrent kernel is kept transposed while training (so their
+    sums run in another order than Keras'), and Adam is TensorFlow's fused kernel, one pass
+    over each weight (:func:`_apply_adam`). All three run TensorFlow's CPU kernels, compiled
+    ahead of time, not code generated for the processor at hand as XLA's is. One compiled function runs one epoch of every
+    copy: the copies are independent subgraphs, so the fixed cost of each call is paid once
+    for all of them (and TensorFlow, given several threads, can run them side by side).
 
     A copy stops when its ``epochs`` run out or, with ``patience > 0`` and a validation set,
     after ``patience`` epochs without a new lowest validation loss (it keeps the weights of
@@ -485,27 +522,38 @@ class ParallelLSTMTrainer:
         self.patience = check_int("patience", patience, minimum=0)
         self.shuffle = bool(shuffle)
         self._epochs: dict = {}
-        self._steps: dict = {}
         self._forwards: dict = {}
         self._perm = tf.constant([1, 0], dtype=tf.int32)
 
     # -- compiled functions, one per set of copy shapes (lookback, features, units) ---------
 
     def _epoch_function(self, shapes: tuple):
+        """The compiled epoch of copies of these shapes, and the copies' weight variables.
+
+        Each copy's weights (in the training layout), Adam moments ``m`` and ``v`` are
+        variables that the graph updates in place; :meth:`fit` assigns their starting values.
+        """
         if shapes not in self._epochs:
-            self._epochs[shapes] = tf.function(
-                self._epoch_graph,
+            state = []
+            for shape in shapes:
+                zeros = _training_layout(
+                    [np.zeros(s.shape, np.float32) for s in _param_specs(shape)]
+                )
+                state.append(tuple(
+                    [tf.Variable(z, trainable=False) for z in zeros] for _ in ("weights", "m", "v")
+                ))  # fmt: skip
+            epoch = tf.function(
+                lambda *args: self._epoch_graph(state, *args),
                 input_signature=self._epoch_signature(shapes),
                 autograph=False,
             )
+            self._epochs[shapes] = (state, epoch)
         return self._epochs[shapes]
 
     def _epoch_signature(self, shapes: tuple) -> list:
-        params = [_param_specs(s) for s in shapes]
-        scalar = [tf.TensorSpec((), tf.float32) for _ in shapes]
         rows = [tf.TensorSpec((None, self.batch_size), tf.int32) for _ in shapes]
         return [
-            params, params, params, scalar,
+            [tf.TensorSpec((), tf.float32) for _ in shapes],
             [tf.TensorSpec((None, lookback, features), tf.float32)
              for lookback, features, _ in shapes],
             [tf.TensorSpec((None,), tf.float32) for _ in shapes],
@@ -515,74 +563,53 @@ class ParallelLSTMTrainer:
             tf.TensorSpec((2,), tf.int32),
         ]  # fmt: skip
 
-    def _copy_step(self, params, m, v, step, x, y, index, weight, perm):
-        """One batch of one copy: loss, norm before clipping, and the updated state."""
-        loss, forward = _batch_loss(params, x, y, index, weight)
+    def _copy_step(self, state, step, x, y, index, weight, perm):
+        """One batch of one copy: its loss, its gradient norm before clipping and its new step
+        count, once its variables hold the updated weights and moments."""
+        variables, m, v = state
+        params = [p.read_value() for p in variables]
+        loss, forward = _batch_loss(params, x, y, index, weight, perm)
         grads = _batch_gradients(params, weight, forward, perm)
         if self.clip_norm is None:
             norm = tf.linalg.global_norm(grads)
         else:
             grads, norm = tf.clip_by_global_norm(grads, self.clip_norm)
+        step = step + 1.0
         lr = tf.constant(self.learning_rate, tf.float32)
-        params, m, v, step = _adam(params, grads, m, v, step, lr)
-        return loss, norm, params, m, v, step
+        with tf.control_dependencies(_apply_adam(variables, m, v, grads, step, lr)):
+            return tf.identity(loss), tf.identity(norm), tf.identity(step)
 
-    def _step_function(self, shape: tuple):
-        """The compiled batch step of one copy shape, traced once and called by every copy."""
-        if shape not in self._steps:
-            lookback, features, _ = shape
-            params = _param_specs(shape)
-            scalar = tf.TensorSpec((), tf.float32)
-            self._steps[shape] = tf.function(
-                self._copy_step, autograph=False, experimental_attributes={"_noinline": True},
-                input_signature=[
-                    params, params, params, scalar,
-                    tf.TensorSpec((None, lookback, features), tf.float32),
-                    tf.TensorSpec((None,), tf.float32),
-                    tf.TensorSpec((self.batch_size,), tf.int32),
-                    tf.TensorSpec((self.batch_size,), tf.float32),
-                    tf.TensorSpec((2,), tf.int32),
-                ],
-            ).get_concrete_function()  # fmt: skip
-        return self._steps[shape]
-
-    def _epoch_graph(self, params, m, v, steps, xs, ys, index, weight, n_batches, perm):
+    def _epoch_graph(self, state, steps, xs, ys, index, weight, n_batches, perm):
         """One epoch of every copy; copy k trains its first ``n_batches[k]`` batches."""
-        copies = len(params)
-        shapes = [(x.shape[1], x.shape[2], p[1].shape[0]) for x, p in zip(xs, params, strict=True)]
+        copies = len(state)
         longest = tf.reduce_max(tf.stack(n_batches))
 
-        def body(b, params, m, v, steps, losses, norms):
-            params, m, v, steps = list(params), list(m), list(v), list(steps)
+        def body(b, steps, losses, norms):
+            steps = list(steps)
             batch_losses, batch_norms = [], []
             for k in range(copies):
-                state = (params[k], m[k], v[k], steps[k])
 
-                step_fn = self._step_function(shapes[k])
+                def train(k=k):
+                    return self._copy_step(state[k], steps[k], xs[k], ys[k], index[k][b],
+                                           weight[k][b], perm)  # fmt: skip
 
-                def train(k=k, state=state, step_fn=step_fn):
-                    return step_fn(*state, xs[k], ys[k], index[k][b], weight[k][b], perm)
+                def skip(k=k):
+                    return tf.constant(0.0), tf.constant(0.0), tf.identity(steps[k])
 
-                def skip(state=state):
-                    return (tf.constant(0.0), tf.constant(0.0), *state)
-
-                out = tf.cond(b < n_batches[k], train, skip)
-                batch_losses.append(out[0])
-                batch_norms.append(out[1])
-                params[k], m[k], v[k], steps[k] = out[2:]
+                loss, norm, steps[k] = tf.cond(b < n_batches[k], train, skip)
+                batch_losses.append(loss)
+                batch_norms.append(norm)
             return (
-                b + 1, params, m, v, steps,
+                b + 1, steps,
                 losses.write(b, tf.stack(batch_losses)), norms.write(b, tf.stack(batch_norms)),
             )  # fmt: skip
 
-        state = (
-            tf.constant(0), params, m, v, steps,
+        loop_state = (
+            tf.constant(0), steps,
             tf.TensorArray(tf.float32, size=longest), tf.TensorArray(tf.float32, size=longest),
         )  # fmt: skip
-        _, params, m, v, steps, losses, norms = tf.while_loop(
-            lambda b, *_: b < longest, body, state
-        )
-        return params, m, v, steps, losses.stack(), norms.stack()
+        _, steps, losses, norms = tf.while_loop(lambda b, *_: b < longest, body, loop_state)
+        return steps, losses.stack(), norms.stack()
 
     def _forward_function(self, shapes: tuple):
         if shapes not in self._forwards:
@@ -625,18 +652,24 @@ class ParallelLSTMTrainer:
         if not jobs:
             raise ValueError("jobs must hold at least one LSTMJob")
         data = [_check_job(k, job) for k, job in enumerate(jobs)]
-        params = [[tf.constant(a) for a in d["weights"]] for d in data]
         shapes = tuple(d["shape"] for d in data)
-        m = [[tf.zeros_like(a) for a in p] for p in params]
-        v = [[tf.zeros_like(a) for a in p] for p in params]
+        # The epoch graph runs on TensorFlow's default executor. On the single-threaded one
+        # (:func:`~tutorials_lib.executor.graph_executor`) it never returned with one or two
+        # inter-op threads (the book runs one), and with four it was slower (TensorFlow 2.21).
+        state, epoch_fn = self._epoch_function(shapes)
+        for (variables, m, v), d in zip(state, data, strict=True):
+            for var, start in zip(variables, _training_layout(d["weights"]), strict=True):
+                var.assign(start)
+            for var in m + v:
+                var.assign(tf.zeros_like(var))
         steps = [tf.constant(0.0) for _ in jobs]
         xs = [tf.constant(d["X"]) for d in data]
         ys = [tf.constant(d["y"]) for d in data]
         rngs = [np.random.default_rng(job.seed) for job in jobs]
-        # The epoch graph runs on TensorFlow's default executor. On the single-threaded one
-        # (:func:`~tutorials_lib.executor.graph_executor`) it never returned with one or two
-        # inter-op threads (the book runs one), and with four it was slower (TensorFlow 2.21).
-        epoch_fn = self._epoch_function(shapes)
+
+        def weights(k: int) -> list[np.ndarray]:
+            return _training_layout([var.numpy() for var in state[k][0]])
+
         records = [{"batch_loss": [], "norms": [], "val_loss": []} for _ in jobs]
         done = [False] * len(jobs)
         epoch = 0
@@ -651,8 +684,8 @@ class ParallelLSTMTrainer:
                     index, weight, n_batches = batch_plan(n, n, self.batch_size, self.shuffle,
                                                           rngs[k])  # fmt: skip
                     plans.append((index, weight, np.int32(n_batches)))
-            params, m, v, steps, losses, norms = epoch_fn(
-                params, m, v, steps, xs, ys, [p[0] for p in plans], [p[1] for p in plans],
+            steps, losses, norms = epoch_fn(
+                steps, xs, ys, [p[0] for p in plans], [p[1] for p in plans],
                 [p[2] for p in plans], self._perm,
             )  # fmt: skip
             losses, norms = losses.numpy(), norms.numpy()
@@ -663,8 +696,8 @@ class ParallelLSTMTrainer:
                 records[k]["norms"].append(norms[: plans[k][2], k].astype(np.float64))
             scored = [k for k in active if data[k]["validation"] is not None]
             if scored:
-                weights = [[a.numpy() for a in params[k]] for k in scored]
-                preds = self.predict(weights, [data[k]["validation"][0] for k in scored])
+                preds = self.predict([weights(k) for k in scored],
+                                     [data[k]["validation"][0] for k in scored])  # fmt: skip
                 for k, pred in zip(scored, preds, strict=True):
                     val = records[k]["val_loss"]
                     val.append(float(np.mean((data[k]["validation"][1] - pred) ** 2)))
@@ -676,7 +709,7 @@ class ParallelLSTMTrainer:
                     done[k] = True
         return [
             LSTMRun(
-                weights=[a.numpy() for a in params[k]],
+                weights=weights(k),
                 loss=np.array([np.mean(b) for b in rec["batch_loss"]]),
                 val_loss=np.array(rec["val_loss"], dtype=np.float64),
                 batch_loss=rec["batch_loss"],
@@ -695,7 +728,8 @@ class TapeTrainer:
     :func:`~tutorials_lib.walk_forward.batch_plan` (order from
     ``numpy.random.default_rng(job.seed)``): the weighted MSE, its gradients clipped to a
     global norm of ``clip_norm`` (``None``: not clipped) and applied by Keras'
-    ``Adam(learning_rate)``, each batch's loss and gradient norm *before* clipping logged.
+    ``Adam(learning_rate)`` with the decay rates :data:`TRAINER_ADAM_BETAS`, each batch's loss
+    and gradient norm *before* clipping logged.
     It trains ``job.model`` itself, in place, and serves any single-output Keras regression;
     with ``job.validation`` it scores the model after every epoch (no early stopping).
     ``jit_compile`` compiles the epoch with XLA (float32 sums in another order).
@@ -722,7 +756,8 @@ class TapeTrainer:
         Called as ``(x, t, index, weight, n_batches)`` with the windows, targets and one
         :func:`~tutorials_lib.walk_forward.batch_plan`; returns each batch's loss and norm.
         """
-        optimizer = keras.optimizers.Adam(self.learning_rate)
+        beta_1, beta_2 = TRAINER_ADAM_BETAS
+        optimizer = keras.optimizers.Adam(self.learning_rate, beta_1=beta_1, beta_2=beta_2)
         optimizer.build(model.trainable_variables)
         clip_norm = self.clip_norm
 
