@@ -496,15 +496,17 @@ class ParallelLSTMTrainer:
     pass is written out, and the recurrent kernel is kept transposed while training (so their
     sums run in another order than Keras'), and Adam is TensorFlow's fused kernel, one pass
     over each weight (:func:`_apply_adam`). All three run TensorFlow's CPU kernels, compiled
-    ahead of time, not code generated for the processor at hand as XLA's is. One compiled function runs one epoch of every
-    copy: the copies are independent subgraphs, so the fixed cost of each call is paid once
-    for all of them (and TensorFlow, given several threads, can run them side by side).
+    ahead of time, not code generated for the processor at hand as XLA's is. One compiled
+    function runs one epoch of every copy: the copies are independent subgraphs, so the fixed
+    cost of each call is paid once for all of them (and TensorFlow, given several threads,
+    can run them side by side).
 
     A copy stops when its ``epochs`` run out or, with ``patience > 0`` and a validation set,
     after ``patience`` epochs without a new lowest validation loss (it keeps the weights of
     its last epoch); the others go on. ``clip_norm=None`` trains without clipping (the norms
-    are still logged). The compiled functions are cached per set of copy shapes, so one
-    trainer is meant to serve many calls.
+    are still logged). The compiled functions, and the copies' weight and Adam variables, are
+    cached per set of copy shapes, so one trainer is meant to serve many calls (one at a
+    time: each call assigns the variables afresh).
     """
 
     def __init__(
