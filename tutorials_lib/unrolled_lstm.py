@@ -92,7 +92,9 @@ def _weight_gradients(saved: list, d_zs: list[tf.Tensor], single_row: bool) -> l
     Step ``t`` contributes ``x_t^T d_z``, ``h_{t-1}^T d_z`` and ``d_z`` summed over the
     batch. With one sample these are outer products, each entry a single rounded product,
     so all steps' are formed in one broadcast multiplication (what a one-row matrix product
-    gives, entry for entry) and then added up step by step.
+    gives, entry for entry) and then added up step by step. With several, the batch sum is
+    ``BiasAddGrad``: Keras adds the bias with ``BiasAdd``, and this is its gradient. A plain
+    ``reduce_sum`` over the batch rounds differently from a batch of 16 on.
     """
     xs = [step[0] for step in saved][::-1]
     hs = [step[1] for step in saved][::-1]
@@ -107,7 +109,7 @@ def _weight_gradients(saved: list, d_zs: list[tf.Tensor], single_row: bool) -> l
     return [
         _accumulate([tf.matmul(v, d, transpose_a=True) for v, d in zip(xs, d_zs, strict=True)]),
         _accumulate([tf.matmul(v, d, transpose_a=True) for v, d in zip(hs, d_zs, strict=True)]),
-        _accumulate([tf.reduce_sum(d, axis=0) for d in d_zs]),
+        _accumulate([tf.raw_ops.BiasAddGrad(out_backprop=d) for d in d_zs]),
     ]
 
 
