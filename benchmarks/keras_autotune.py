@@ -1,11 +1,14 @@
-"""Keras ``fit`` on arrays with tf.data's autotuner on (Keras' default) and off.
+"""Keras ``fit`` on arrays as Keras ships it and with the book's two changes to its input.
 
 Keras feeds NumPy arrays to the model through a tf.data pipeline and opens a new iterator on
-it every epoch. ``tutorials_lib.repro.keras_arrays_without_autotune`` (called by ``set_seed``)
-turns tf.data's autotuning off for these pipelines. This script trains the same model with
-``SeedRunner`` both ways. Each run is a fresh single-threaded process, and two run side by
-side, as on the two single-threaded workers of ``make reproduce``; the two settings alternate
-over ``--rounds`` rounds. Per run it reports the wall time, the process's CPU time and a
+it every epoch. ``set_seed`` makes two changes, neither of which changes a number:
+``tutorials_lib.repro.keras_arrays_without_autotune`` turns tf.data's autotuning off for these
+pipelines, and ``keras_batches_fed_as_tensors`` hands the compiled training step each batch as
+tensors instead of the iterator. This script trains the same model with ``SeedRunner`` in
+three settings: ``on`` (Keras as shipped: autotuning on, the iterator passed in), ``off``
+(autotuning off, the iterator passed in) and ``fed`` (both changes, as the book runs). Each run is a fresh single-threaded process, and two run side by
+side, as on the two single-threaded workers of ``make reproduce``; the settings take turns
+over ``--rounds`` rounds (in reverse order every other round). Per run it reports the wall time, the process's CPU time and a
 checksum of the trained weights. The workload is chapter 6's IBM four-layer LSTM(50)
 (RMSprop, batch 32) at the sources' settings, for ``--epochs`` epochs (default 10 of the
 source's 50). A CPU-bound run has wall close to CPU time; the difference is time the process
@@ -33,7 +36,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from run_notebooks import load_average, machine_description, utc_stamp  # noqa: E402
 
-SETTINGS = ("on", "off")  # tf.data autotuning in Keras' array pipelines
+#: tf.data autotuning in Keras' array pipelines on or off; "fed": off, and batches as tensors
+SETTINGS = ("on", "off", "fed")
 
 
 def child(setting: str, epochs: int) -> dict:
@@ -43,6 +47,8 @@ def child(setting: str, epochs: int) -> dict:
     repro.configure_tensorflow_env()
     if setting == "on":  # Keras as shipped: set_seed must leave the pipelines alone
         repro.keras_arrays_without_autotune = lambda: None
+    if setting != "fed":  # the iterator passed into the compiled step, as Keras does
+        repro.keras_batches_fed_as_tensors = lambda: None
     import keras
     import numpy as np
     from source_runs import SEED, _ibm_windows, chapter_settings
@@ -108,14 +114,14 @@ def main(argv: list[str] | None = None) -> None:
         for setting in SETTINGS if k % 2 == 0 else SETTINGS[::-1]:
             for r in side_by_side(setting, args.epochs):
                 runs[setting].append(r)
-                print(f"round {k + 1}, autotune {setting:3s}: wall {r['wall_seconds']:6.1f} s, "
+                print(f"round {k + 1}, {setting:3s}: wall {r['wall_seconds']:6.1f} s, "
                       f"CPU {r['cpu_seconds']:6.1f} s, weights {r['weights_sha256']}", flush=True)  # fmt: skip
     summary = {}
     for setting, rs in runs.items():
         wall = statistics.median(r["wall_seconds"] for r in rs)
         cpu = statistics.median(r["cpu_seconds"] for r in rs)
         summary[setting] = {"median_wall_seconds": wall, "median_cpu_seconds": cpu}
-        print(f"autotune {setting}: median wall {wall:.1f} s, CPU {cpu:.1f} s")
+        print(f"{setting}: median wall {wall:.1f} s, CPU {cpu:.1f} s")
     same = len({r["weights_sha256"] for rs in runs.values() for r in rs}) == 1
     print("trained weights identical in every run" if same else "trained weights differ")
     out = {

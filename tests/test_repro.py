@@ -1,4 +1,5 @@
 import random
+import types
 
 import numpy as np
 import pytest
@@ -85,6 +86,68 @@ def test_without_autotune_training_is_unchanged(monkeypatch):
     )
     assert _array_pipeline(x, x[:, 0]).options().autotune.enabled is not False
     np.testing.assert_array_equal(train(), without)
+
+
+def test_set_seed_feeds_keras_batches_as_tensors(monkeypatch):
+    """After set_seed, Keras' epoch iterator hands out batches from a Python generator (the
+    trainer's path that calls the compiled step with tensors); a second call wraps once."""
+    from keras.src.backend.tensorflow.trainer import TFEpochIterator
+
+    original = getattr(TFEpochIterator._get_iterator, "__wrapped__", None)
+    if original is not None:  # start from Keras as shipped; monkeypatch restores the wrapper
+        monkeypatch.setattr(TFEpochIterator, "_get_iterator", original)
+    x = np.arange(24, dtype="float32").reshape(12, 2)
+
+    def iterator():
+        import tensorflow as tf
+
+        epochs = TFEpochIterator(distribute_strategy=tf.distribute.get_strategy(), x=x,
+                                 y=x[:, 0], batch_size=4, shuffle=False)  # fmt: skip
+        return epochs._get_iterator()
+
+    assert not isinstance(iterator(), types.GeneratorType)
+    repro.set_seed(0)
+    batches = list(iterator())
+    assert isinstance(iterator(), types.GeneratorType)
+    assert len(batches) == 3
+    np.testing.assert_array_equal(batches[1][0].numpy(), x[4:8])
+    wrapper = TFEpochIterator._get_iterator
+    repro.keras_batches_fed_as_tensors()
+    assert TFEpochIterator._get_iterator is wrapper
+
+
+@pytest.mark.parametrize("steps_per_epoch", [None, 2])
+def test_batches_fed_as_tensors_train_the_same_weights(monkeypatch, steps_per_epoch):
+    """A shuffled fit of a two-layer LSTM with a short last batch and a validation set, and one
+    whose epochs of two updates draw from one pass, end on the same weights, validation
+    losses and forecasts whether Keras takes the batches from its iterator or as tensors."""
+    import keras
+    from keras.src.backend.tensorflow.trainer import TFEpochIterator
+
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 5, 1)).astype("float32")
+    y = x[:, -1, 0] + 0.1 * rng.random(30).astype("float32")
+
+    def train():
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((5, 1)), keras.layers.LSTM(6, return_sequences=True),
+                                  keras.layers.Dropout(0.2), keras.layers.LSTM(4),
+                                  keras.layers.Dense(1)])  # fmt: skip
+        model.compile(optimizer="rmsprop", loss="mse")
+        history = model.fit(x[:26], y[:26], epochs=3, batch_size=4, shuffle=True, verbose=0,
+                            steps_per_epoch=steps_per_epoch,
+                            validation_data=None if steps_per_epoch else (x[26:], y[26:]))  # fmt: skip
+        weights = np.concatenate([w.ravel() for w in model.get_weights()])
+        forecasts = model.predict(x, batch_size=8, verbose=0)
+        return weights, history.history.get("val_loss", []), forecasts
+
+    repro.keras_batches_fed_as_tensors()
+    fed = train()
+    monkeypatch.setattr(TFEpochIterator, "_get_iterator", TFEpochIterator._get_iterator.__wrapped__)
+    keras_own = train()
+    np.testing.assert_array_equal(fed[0], keras_own[0])
+    assert fed[1] == keras_own[1]
+    np.testing.assert_array_equal(fed[2], keras_own[2])
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "1", None])
