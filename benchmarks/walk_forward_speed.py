@@ -5,7 +5,8 @@ scaled to [-1, 1] by a scaler fitted on the first step's rows only (``scaled_win
 LSTM(32) -> Dropout(0.3) -> Dense(1), Adam, 3 epochs per step, batch 1. The paths:
 
 * ``fit`` loop: ``fit`` / ``predict`` / ``evaluate`` at every step (the source's loop, with
-  Keras' input pipelines as shipped: ``set_seed`` is kept from switching tf.data's autotuning off);
+  Keras' input pipelines as shipped: ``set_seed`` is kept from switching tf.data's autotuning
+  off and from feeding the batches as tensors);
 * ``WalkForward``: one compiled TensorFlow function per epoch, model built once, the LSTM
   unrolled with the loop's own gradient (``tutorials_lib.unrolled_lstm``), the graphs run
   by TensorFlow's single-threaded executor (the defaults);
@@ -181,8 +182,10 @@ def main() -> None:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     load_start = load_average()
     # the fit loop as the source ran it: set_seed leaves Keras' array pipelines as shipped,
-    # with tf.data's autotuning on (as benchmarks/keras_autotune.py's "on" runs do)
+    # with tf.data's autotuning on and the iterator passed into the compiled step (as
+    # benchmarks/keras_autotune.py's "on" runs do)
     repro.keras_arrays_without_autotune = lambda: None
+    repro.keras_batches_fed_as_tensors = lambda: None
     set_seed(SEED)
     X, y = data()
     rows = summarise([one_round(X, y) for _ in range(args.rounds)])
@@ -197,7 +200,8 @@ def main() -> None:
         "and the end of the benchmark; above the core count, others were using the CPU "
         "and every time is inflated",
         "rounds": args.rounds,
-        "fit_loop_pipelines": "Keras as shipped (tf.data autotuning on)",
+        "fit_loop_pipelines": "Keras as shipped (tf.data autotuning on, the iterator passed "
+        "into the compiled step)",
         "steps": len(X) - 1,
         "epochs": EPOCHS,
         "batch_size": BATCH,
