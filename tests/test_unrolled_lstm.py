@@ -34,8 +34,8 @@ def _keras_and_unrolled(model, x, w):
 def test_outputs_and_gradients_equal_keras_loop_bit_for_bit(batch, layers):
     """Every output and every weight gradient equals what TensorFlow computes for Keras' own
     rolled loop, to the last bit: one layer (last state) and a stack (whole sequences passed
-    on, so the input gradients of the upper layers count too), batch 1, 4 and 32 (from 16 on,
-    a plain sum of the bias gradient over the batch would round differently)."""
+    on, so the input gradients of the upper layers count too), batch 1, 4 and 32 (at 32, a
+    plain sum of the bias gradient over the batch rounds differently)."""
     model = build_walk_forward_lstm(
         LOOKBACK, FEATURES, hidden=5, layers=layers, dropout=0.0, seed=3
     )

@@ -116,15 +116,15 @@ _FED_AS_TENSORS = "_tutorials_lib_fed_as_tensors"
 def keras_batches_fed_as_tensors() -> None:
     """Keras' compiled steps get each batch as tensors, not a tf.data iterator (idempotent).
 
-    For every step of ``fit``, ``evaluate`` and ``predict``, Keras' TensorFlow trainer passes
-    the epoch's tf.data iterator into a compiled function, which takes the next batch with an
+    For every step of ``fit`` and ``evaluate``, Keras' TensorFlow trainer passes the epoch's
+    tf.data iterator into a compiled function, which takes the next batch with an
     ``IteratorGetNext`` operation and then calls the compiled step on it. Given any other
     iterator, the trainer takes its own second path: it draws the batch in Python and calls
-    the same compiled step with it. Here each epoch's tf.data iterator is wrapped in a Python
-    generator, so Keras takes that path: the same batches, in the same order, through the same
-    step function, and so the same trained weights (the test suite checks this on a shuffled
-    fit), for several milliseconds less CPU time per update on a recurrent stack
-    (benchmarks/keras_autotune.py measures it).
+    the same compiled step with it (as its ``predict`` always does). Here each epoch's tf.data
+    iterator is wrapped in a Python generator, so Keras takes that path: the same batches, in
+    the same order, through the same step function, and so the same trained weights (the test
+    suite checks this on shuffled fits), for several milliseconds less CPU time per update on
+    a recurrent stack (benchmarks/keras_autotune.py measures it).
     """
     from keras.src.backend.tensorflow.trainer import TFEpochIterator
 

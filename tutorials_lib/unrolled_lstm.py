@@ -94,7 +94,7 @@ def _weight_gradients(saved: list, d_zs: list[tf.Tensor], single_row: bool) -> l
     so all steps' are formed in one broadcast multiplication (what a one-row matrix product
     gives, entry for entry) and then added up step by step. With several, the batch sum is
     ``BiasAddGrad``: Keras adds the bias with ``BiasAdd``, and this is its gradient. A plain
-    ``reduce_sum`` over the batch rounds differently from a batch of 16 on.
+    ``reduce_sum`` over the batch can round differently (it did at batches of 16 and more).
     """
     xs = [step[0] for step in saved][::-1]
     hs = [step[1] for step in saved][::-1]
