@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable
 
 from tutorials_lib._checks import check_int
 
@@ -79,7 +80,22 @@ def set_seed(seed: int) -> None:
     keras_batches_fed_as_tensors()
 
 
-_AUTOTUNE_OFF = "_tutorials_lib_autotune_off"
+#: The mark on a method this library has replaced: a second replacement is then skipped.
+_REPLACED = "_tutorials_lib_replaced"
+
+
+def _replace_method_once(owner: type, name: str, wrap: Callable) -> None:
+    """Replace ``owner.name`` by ``wrap(original)``, unless this library has already done so.
+
+    The replacement carries the original as ``__wrapped__`` (a test can put it back) and
+    :data:`_REPLACED`, so calling this again leaves the one replacement in place.
+    """
+    original = getattr(owner, name)
+    if getattr(original, _REPLACED, False):
+        return
+    replacement = functools.wraps(original)(wrap(original))
+    setattr(replacement, _REPLACED, True)
+    setattr(owner, name, replacement)
 
 
 def keras_arrays_without_autotune() -> None:
@@ -96,21 +112,15 @@ def keras_arrays_without_autotune() -> None:
     import tensorflow as tf
     from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 
-    original = ArrayDataAdapter.get_tf_dataset
-    if getattr(original, _AUTOTUNE_OFF, False):
-        return
+    def without_autotune(get_tf_dataset):
+        def replacement(self):
+            options = tf.data.Options()
+            options.autotune.enabled = False
+            return get_tf_dataset(self).with_options(options)
 
-    @functools.wraps(original)
-    def get_tf_dataset(self):
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        return original(self).with_options(options)
+        return replacement
 
-    setattr(get_tf_dataset, _AUTOTUNE_OFF, True)
-    ArrayDataAdapter.get_tf_dataset = get_tf_dataset
-
-
-_FED_AS_TENSORS = "_tutorials_lib_fed_as_tensors"
+    _replace_method_once(ArrayDataAdapter, "get_tf_dataset", without_autotune)
 
 
 def keras_batches_fed_as_tensors() -> None:
@@ -128,13 +138,10 @@ def keras_batches_fed_as_tensors() -> None:
     """
     from keras.src.backend.tensorflow.trainer import TFEpochIterator
 
-    original = TFEpochIterator._get_iterator
-    if getattr(original, _FED_AS_TENSORS, False):
-        return
+    def as_generator(get_iterator):
+        def replacement(self):
+            return (batch for batch in get_iterator(self))
 
-    @functools.wraps(original)
-    def _get_iterator(self):
-        return (batch for batch in original(self))
+        return replacement
 
-    setattr(_get_iterator, _FED_AS_TENSORS, True)
-    TFEpochIterator._get_iterator = _get_iterator
+    _replace_method_once(TFEpochIterator, "_get_iterator", as_generator)
